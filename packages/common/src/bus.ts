@@ -1,0 +1,345 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { credsAuthenticator, headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { errorMessage, isPermanent, PermanentError } from './errors.js';
+import { EVENTS, eventForSubject, STREAMS, subjectMatches, type EventName, type EventOf, type StreamName } from './events.js';
+import { extractTraceContext, getTracer, injectTraceContext, SpanKind, withSpan } from './tracing.js';
+
+/** Options for {@link Bus.connect}. */
+export interface BusOptions {
+  servers: string;
+  /** Isolates one deployment (or one test): prefixes every subject and stream name. */
+  prefix?: string;
+  /** Connection name shown by the server, e.g. `uploader-host1`. */
+  name: string;
+  /** The service name; used for span names and dead letters. */
+  service: string;
+  logger: Logger;
+  user?: string;
+  password?: string;
+  credsFile?: string;
+}
+
+/** A message handed to a consumer's handler, already validated against the catalog. */
+export type Received<N extends EventName> = { [K in N]: ReceivedOf<K> }[N];
+
+interface ReceivedOf<N extends EventName> {
+  name: N;
+  event: EventOf<N>;
+  subject: string;
+  /** How many times this message has been delivered, 1 on the first try. */
+  deliveries: number;
+  streamSequence: number;
+}
+
+/** Options for {@link Bus.consume}. */
+export interface ConsumeOptions<N extends EventName> {
+  stream: StreamName;
+  durable: string;
+  /** Subject filter without prefix; the whole stream when unset. */
+  filter?: string;
+  /** The events this consumer handles; anything else goes to the dead-letter subject. */
+  events: readonly N[];
+  handler: (msg: Received<N>) => Promise<void>;
+  /** Messages handled at once (default 1). */
+  concurrency?: number;
+  /** Deliveries before a failing message is dead-lettered (default 5). */
+  maxDeliver?: number;
+  /** Delay before each redelivery after a failure, in ms (last one repeats). */
+  backoffMs?: readonly number[];
+  /** How long the server waits for an ack before redelivering (default 30 s); extended while the handler runs. */
+  ackWaitMs?: number;
+  /** Where a new consumer starts (default: all messages). */
+  deliverPolicy?: 'all' | 'new';
+}
+
+/** A running consumer; `stop()` waits for in-flight handlers. */
+export interface Subscription {
+  stop(): Promise<void>;
+  /** Counters since start: handled, failed (retried), dead-lettered. */
+  readonly stats: { handled: number; retried: number; deadLettered: number };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Ferry's NATS JetStream access: stream setup, validated publishing with message ids
+ * and trace headers, and consumers with ack/nak/term and a dead-letter subject.
+ */
+export class Bus {
+  private readonly subscriptions = new Set<Subscription>();
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    private readonly options: BusOptions,
+  ) {}
+
+  static async connect(options: BusOptions): Promise<Bus> {
+    const authenticator = options.credsFile ? credsAuthenticator(await readFile(options.credsFile)) : undefined;
+    const nc = await connect({
+      servers: options.servers.split(',').map((s) => s.trim()),
+      name: options.name,
+      user: options.user,
+      pass: options.password,
+      authenticator,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+    });
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+          options.logger.warn({ nats: status.type }, 'nats connection status');
+        }
+      }
+    })();
+    const jsm = await jetstreamManager(nc);
+    return new Bus(nc, jetstream(nc), jsm, options);
+  }
+
+  /** The deployment prefix ('' when none). */
+  get prefix(): string {
+    return this.options.prefix ?? '';
+  }
+
+  /** A subject with the deployment prefix. */
+  subject(subject: string): string {
+    return this.prefix ? `${this.prefix}.${subject}` : subject;
+  }
+
+  /** A subject without the deployment prefix. */
+  unprefixed(subject: string): string {
+    return this.prefix && subject.startsWith(`${this.prefix}.`) ? subject.slice(this.prefix.length + 1) : subject;
+  }
+
+  /** A stream name with the deployment prefix. */
+  streamName(stream: StreamName): string {
+    return this.prefix ? `${this.prefix}_${stream}` : stream;
+  }
+
+  /** Creates or updates every Ferry stream; safe to call from every service at start. */
+  async ensureStreams(): Promise<void> {
+    for (const [name, def] of Object.entries(STREAMS) as [StreamName, (typeof STREAMS)[StreamName]][]) {
+      const config = {
+        name: this.streamName(name),
+        subjects: def.subjects.map((s) => this.subject(s)),
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: nanos(def.maxAgeMs),
+        duplicate_window: nanos(Math.min(def.maxAgeMs, 3_600_000)),
+      };
+      try {
+        await this.jsm.streams.info(config.name);
+        await this.jsm.streams.update(config.name, config);
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.status === 404) await this.jsm.streams.add(config);
+        else throw err;
+      }
+    }
+  }
+
+  /**
+   * Validates `event` against the catalog and publishes it with `Nats-Msg-Id` and the
+   * active trace context. Stored events wait for the server's ack; core events do not.
+   */
+  async publish<N extends EventName>(name: N, event: EventOf<N>): Promise<void> {
+    const def = EVENTS[name];
+    const parsed = def.schema.safeParse(event);
+    if (!parsed.success) throw new PermanentError(`refusing to publish an invalid ${name}: ${parsed.error.message}`);
+    const subject = this.subject((def.subject as (e: unknown) => string)(parsed.data));
+    const msgId = (def.msgId as (e: unknown) => string)(parsed.data);
+    await withSpan(getTracer(this.options.service), `${name} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': subject, 'messaging.message.id': msgId } }, async () => {
+      const hdrs = natsHeaders();
+      for (const [k, v] of Object.entries(injectTraceContext({}))) hdrs.set(k, v);
+      const data = encoder.encode(JSON.stringify(parsed.data));
+      if (def.stream === null) {
+        hdrs.set('Nats-Msg-Id', msgId);
+        this.nc.publish(subject, data, { headers: hdrs });
+        return;
+      }
+      await this.js.publish(subject, data, { msgID: msgId, headers: hdrs });
+    });
+  }
+
+  /** Subscribes to a core (not stored) event such as `upload.progress`; invalid messages are logged. */
+  subscribeCore<N extends EventName>(name: N, handler: (event: EventOf<N>, subject: string) => void): { stop(): void } {
+    const sub = this.nc.subscribe(this.subject(EVENTS[name].pattern), {
+      callback: (err, msg) => {
+        if (err) return;
+        const parsed = EVENTS[name].schema.safeParse(safeJson(msg.data));
+        if (parsed.success) handler(parsed.data as EventOf<N>, this.unprefixed(msg.subject));
+        else this.options.logger.warn({ subject: msg.subject }, 'ignoring an invalid core message');
+      },
+    });
+    return { stop: () => sub.unsubscribe() };
+  }
+
+  /** Starts a durable pull consumer; creates or updates its configuration first. */
+  async consume<N extends EventName>(opts: ConsumeOptions<N>): Promise<Subscription> {
+    const stream = this.streamName(opts.stream);
+    const maxDeliver = opts.maxDeliver ?? 5;
+    const backoff = opts.backoffMs ?? [1000, 5000, 30_000];
+    const ackWaitMs = opts.ackWaitMs ?? 30_000;
+    const config = {
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(ackWaitMs),
+      // Redeliveries are driven by nak(delay); the server's own limit is one above ours so
+      // a message whose handler crashed the process still reaches the dead-letter path.
+      max_deliver: maxDeliver + 1,
+      max_ack_pending: Math.max(100, (opts.concurrency ?? 1) * 4),
+      deliver_policy: opts.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...(opts.filter ? { filter_subject: this.subject(opts.filter) } : {}),
+    };
+    try {
+      await this.jsm.consumers.info(stream, opts.durable);
+      const { deliver_policy: _ignored, ...updatable } = config;
+      await this.jsm.consumers.update(stream, opts.durable, updatable);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.status === 404) await this.jsm.consumers.add(stream, config);
+      else throw err;
+    }
+    const consumer = await this.js.consumers.get(stream, opts.durable);
+    const concurrency = Math.max(1, opts.concurrency ?? 1);
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+    const stats = { handled: 0, retried: 0, deadLettered: 0 };
+    const inFlight = new Set<Promise<void>>();
+    const logger = this.options.logger.child({ consumer: opts.durable });
+
+    const handleOne = async (m: JsMsg): Promise<void> => {
+      const subject = this.unprefixed(m.subject);
+      const deliveries = m.info.deliveryCount;
+      const name = eventForSubject(subject);
+      const carrier = headerRecord(m.headers);
+      const parent = extractTraceContext(carrier);
+      await withSpan(getTracer(this.options.service), `${name ?? subject} process`, { kind: SpanKind.CONSUMER, parent, attributes: { 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': opts.durable } }, async () => {
+        if (!name || !(opts.events as readonly string[]).includes(name)) {
+          await this.deadLetter(m, opts, 'unknown-subject', `no handler for ${subject} in ${opts.durable}`);
+          stats.deadLettered++;
+          return;
+        }
+        const parsed = EVENTS[name].schema.safeParse(safeJson(m.data));
+        if (!parsed.success) {
+          await this.deadLetter(m, opts, 'invalid', parsed.error.message);
+          stats.deadLettered++;
+          return;
+        }
+        const keepAlive = setInterval(() => m.working(), Math.max(1000, ackWaitMs / 3));
+        try {
+          await opts.handler({ name, event: parsed.data, subject, deliveries, streamSequence: m.seq } as Received<N>);
+          m.ack();
+          stats.handled++;
+        } catch (err) {
+          const permanent = isPermanent(err);
+          if (permanent || deliveries >= maxDeliver) {
+            await this.deadLetter(m, opts, permanent ? 'permanent' : 'retries-exhausted', errorMessage(err));
+            stats.deadLettered++;
+          } else {
+            const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1000;
+            logger.warn({ subject, deliveries, delayMs: delay, err: errorMessage(err) }, 'handler failed, will retry');
+            m.nak(delay);
+            stats.retried++;
+          }
+        } finally {
+          clearInterval(keepAlive);
+        }
+      });
+    };
+
+    const loop = (async () => {
+      for await (const m of messages) {
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+        const p = handleOne(m)
+          .catch((err: unknown) => {
+            // Publishing the dead letter itself failed: leave the message unacked so it comes back.
+            logger.error({ err: errorMessage(err), subject: m.subject }, 'could not settle message; it will be redelivered');
+            m.nak(5000);
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    })();
+
+    let stopping: Promise<void> | undefined;
+    const subscription: Subscription = {
+      stats,
+      stop: () => {
+        stopping ??= (async () => {
+          await messages.close();
+          await loop.catch(() => undefined);
+          await Promise.allSettled([...inFlight]);
+          this.subscriptions.delete(subscription);
+        })();
+        return stopping;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  private async deadLetter(m: JsMsg, opts: { stream: StreamName; durable: string }, reason: EventOf<'dead.letter'>['reason'], error: string): Promise<void> {
+    this.options.logger.error({ subject: m.subject, consumer: opts.durable, reason, error }, 'message dead-lettered');
+    await this.publish('dead.letter', {
+      stream: opts.stream,
+      consumer: opts.durable,
+      subject: this.unprefixed(m.subject),
+      sequence: m.seq,
+      deliveries: m.info.deliveryCount,
+      reason,
+      error: error.slice(0, 4000),
+      data: decoder.decode(m.data),
+      headers: headerRecord(m.headers),
+      at: new Date().toISOString(),
+    });
+    // No reason string: nats-server 2.9 does not understand "+TERM <reason>" and would ignore the term.
+    m.term();
+  }
+
+  /** Stops every consumer (waiting for in-flight handlers), then drains the connection. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
+    if (!this.nc.isClosed()) {
+      await this.nc.drain().catch(() => undefined);
+      await this.nc.closed();
+    }
+  }
+}
+
+function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [key, values] of h) out[key.toLowerCase()] = values[0] ?? '';
+  return out;
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a subject (without prefix) belongs to the given stream. */
+export function streamOfSubject(subject: string): StreamName | undefined {
+  for (const [name, def] of Object.entries(STREAMS) as [StreamName, (typeof STREAMS)[StreamName]][]) {
+    if (def.subjects.some((p) => subjectMatches(p, subject))) return name;
+  }
+  return undefined;
+}

@@ -1,0 +1,98 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/** A file's status; see DESIGN.md "Status of a file". */
+export const FILE_STATUSES = ['detected', 'uploading', 'stored', 'queued', 'processing', 'done', 'failed'] as const;
+export type FileStatus = (typeof FILE_STATUSES)[number];
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface FilesTable {
+  id: string;
+  instrument: string;
+  path: string;
+  root: string;
+  kind: 'file' | 'folder';
+  size: number;
+  sha256: string;
+  status: FileStatus;
+  failed_step: string | null;
+  error: string | null;
+  zone: string | null;
+  key: string | null;
+  mtime: Timestamp;
+  detected_at: Timestamp;
+  stored_at: Timestamp | null;
+  updated_at: Timestamp;
+  trace_id: string | null;
+  manifest: JSONColumnType<{ path: string; size: number; sha256: string }[] | null>;
+}
+
+export interface FileEventsTable {
+  id: Generated<number>;
+  file_id: string;
+  /** The NATS message id of the event; unique, so replays add nothing. */
+  event_id: string;
+  event: string;
+  status: FileStatus | null;
+  at: Timestamp;
+  instance: string | null;
+  trace_id: string | null;
+  details: JSONColumnType<Record<string, unknown>>;
+}
+
+export interface JobsTable {
+  id: string;
+  file_id: string;
+  pipeline: string;
+  status: 'queued' | 'processing' | 'done' | 'failed';
+  attempt: number;
+  exit_code: number | null;
+  error: string | null;
+  queued_at: Timestamp | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface ComponentsTable {
+  service: string;
+  instance: string;
+  version: string;
+  started_at: Timestamp;
+  last_seen_at: Timestamp;
+  interval_ms: number;
+  disks: JSONColumnType<{ path: string; freeBytes: number; totalBytes: number }[]>;
+  details: JSONColumnType<Record<string, string | number | boolean | null>>;
+}
+
+export interface DeadLettersTable {
+  id: string;
+  stream: string;
+  consumer: string;
+  subject: string;
+  reason: string;
+  error: string;
+  data: string;
+  at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: 'viewer' | 'operator' | 'admin';
+  token_hash: string;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** The PostgreSQL schema as Kysely sees it. The monitor owns the state tables. */
+export interface Database {
+  files: FilesTable;
+  file_events: FileEventsTable;
+  jobs: JobsTable;
+  components: ComponentsTable;
+  dead_letters: DeadLettersTable;
+  api_tokens: ApiTokensTable;
+}

@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters');
+const isoTime = z.iso.datetime({ offset: true });
+/** Subject tokens (instrument, pipeline, service) are restricted so they can never split a subject. */
+export const subjectToken = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1 to 64)');
+
+/** One member of a folder acquisition, as listed in its manifest. */
+export const manifestEntrySchema = z.object({
+  path: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+});
+export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+
+export const fileDetectedSchema = z.object({
+  fileId: z.string().min(1),
+  instrument: subjectToken,
+  /** Path relative to the instrument folder, with forward slashes. */
+  path: z.string().min(1),
+  /** The instrument folder as the watcher sees it; uploaders map it through their own config. */
+  root: z.string().min(1),
+  kind: z.enum(['file', 'folder']),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+  mtime: isoTime,
+  detectedAt: isoTime,
+  zone: subjectToken.optional(),
+  manifest: z.array(manifestEntrySchema).optional(),
+  watcher: z.string(),
+});
+
+export const uploadDoneSchema = z.object({
+  fileId: z.string().min(1),
+  instrument: subjectToken,
+  path: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+  zone: subjectToken,
+  key: z.string().min(1),
+  /** True when the content was already stored and nothing was sent. */
+  existed: z.boolean(),
+  storedAt: isoTime,
+  durationMs: z.number().nonnegative(),
+  uploader: z.string(),
+});
+
+export const uploadFailedSchema = z.object({
+  fileId: z.string().min(1),
+  instrument: subjectToken,
+  path: z.string().min(1),
+  sha256: sha256Hex,
+  zone: subjectToken.optional(),
+  error: z.string(),
+  attempt: z.number().int().positive(),
+  final: z.boolean(),
+  failedAt: isoTime,
+  uploader: z.string(),
+});
+
+export const uploadProgressSchema = z.object({
+  fileId: z.string().min(1),
+  instrument: subjectToken,
+  bytes: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  at: isoTime,
+});
+
+const jobBase = z.object({
+  jobId: z.string().min(1),
+  fileId: z.string().min(1),
+  pipeline: subjectToken,
+  instrument: subjectToken,
+  sha256: sha256Hex,
+  attempt: z.number().int().positive(),
+  at: isoTime,
+  worker: z.string().optional(),
+});
+export const jobQueuedSchema = jobBase;
+export const jobStartedSchema = jobBase;
+export const jobDoneSchema = jobBase.extend({ exitCode: z.number().int(), durationMs: z.number().nonnegative() });
+export const jobFailedSchema = jobBase.extend({
+  exitCode: z.number().int().nullable(),
+  error: z.string(),
+  /** True when no retry is left. */
+  final: z.boolean(),
+});
+
+export const backupCompletedSchema = z.object({
+  backupId: z.string().min(1),
+  database: z.string(),
+  zone: subjectToken,
+  key: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+  verified: z.boolean(),
+  /** Row counts per table in the source and in the restored copy. */
+  tables: z.record(z.string(), z.object({ source: z.number().int(), restored: z.number().int() })).default({}),
+  startedAt: isoTime,
+  finishedAt: isoTime,
+  error: z.string().optional(),
+});
+
+export const heartbeatSchema = z.object({
+  service: subjectToken,
+  instance: subjectToken,
+  version: z.string(),
+  at: isoTime,
+  intervalMs: z.number().int().positive(),
+  startedAt: isoTime,
+  disks: z
+    .array(z.object({ path: z.string(), freeBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }))
+    .default([]),
+  /** Service-specific figures: files pending, queue depths, last detection time. */
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+});
+
+const alertBase = z.object({
+  fingerprint: z.string().min(1),
+  rule: z.string().min(1),
+  labels: z.record(z.string(), z.string()),
+  summary: z.string(),
+  startsAt: isoTime,
+});
+export const alertFiringSchema = alertBase;
+export const alertResolvedSchema = alertBase.extend({ endsAt: isoTime });
+
+export const commandSchema = z.object({
+  commandId: z.string().min(1),
+  verb: subjectToken,
+  by: z.string(),
+  at: isoTime,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const deadLetterSchema = z.object({
+  stream: z.string(),
+  consumer: z.string(),
+  subject: z.string(),
+  sequence: z.number().int().nonnegative(),
+  deliveries: z.number().int().nonnegative(),
+  reason: z.enum(['invalid', 'unknown-subject', 'permanent', 'retries-exhausted']),
+  error: z.string(),
+  /** The original payload as text (UTF-8) so it can be inspected and replayed. */
+  data: z.string(),
+  headers: z.record(z.string(), z.string()).default({}),
+  at: isoTime,
+});
+
+/** The JetStream streams Ferry creates; names are prefixed per deployment. */
+export const STREAMS = {
+  FILES: { subjects: ['file.detected.>', 'upload.done.>', 'upload.failed.>'], maxAgeMs: 30 * 86_400_000 },
+  JOBS: { subjects: ['job.>'], maxAgeMs: 30 * 86_400_000 },
+  OPS: { subjects: ['backup.>', 'alert.>', 'command.>'], maxAgeMs: 30 * 86_400_000 },
+  HEARTBEATS: { subjects: ['heartbeat.>'], maxAgeMs: 3_600_000 },
+  DLQ: { subjects: ['dlq.>'], maxAgeMs: 90 * 86_400_000 },
+} as const;
+export type StreamName = keyof typeof STREAMS;
+
+interface EventDef<S extends z.ZodType> {
+  /** `null` for core NATS subjects that are not stored. */
+  stream: StreamName | null;
+  /** Subject pattern (without prefix) matching every message of this event. */
+  pattern: string;
+  schema: S;
+  subject: (event: z.infer<S>) => string;
+  msgId: (event: z.infer<S>) => string;
+}
+
+const def = <S extends z.ZodType>(d: EventDef<S>) => d;
+
+/**
+ * The catalog: every event's subject, schema and message id. Publishing and consuming
+ * both go through it, so a producer cannot send what a consumer cannot read.
+ */
+export const EVENTS = {
+  'file.detected': def({
+    stream: 'FILES',
+    pattern: 'file.detected.*',
+    schema: fileDetectedSchema,
+    subject: (e) => `file.detected.${e.instrument}`,
+    msgId: (e) => `file.detected:${e.fileId}`,
+  }),
+  'upload.done': def({
+    stream: 'FILES',
+    pattern: 'upload.done.*',
+    schema: uploadDoneSchema,
+    subject: (e) => `upload.done.${e.instrument}`,
+    msgId: (e) => `upload.done:${e.fileId}:${e.zone}`,
+  }),
+  'upload.failed': def({
+    stream: 'FILES',
+    pattern: 'upload.failed.*',
+    schema: uploadFailedSchema,
+    subject: (e) => `upload.failed.${e.instrument}`,
+    msgId: (e) => `upload.failed:${e.fileId}:${e.attempt}`,
+  }),
+  'upload.progress': def({
+    stream: null,
+    pattern: 'upload.progress.*',
+    schema: uploadProgressSchema,
+    subject: (e) => `upload.progress.${e.instrument}`,
+    msgId: (e) => `upload.progress:${e.fileId}:${e.bytes}`,
+  }),
+  'job.queued': def({
+    stream: 'JOBS',
+    pattern: 'job.queued.*',
+    schema: jobQueuedSchema,
+    subject: (e) => `job.queued.${e.pipeline}`,
+    msgId: (e) => `job.queued:${e.jobId}`,
+  }),
+  'job.started': def({
+    stream: 'JOBS',
+    pattern: 'job.started.*',
+    schema: jobStartedSchema,
+    subject: (e) => `job.started.${e.pipeline}`,
+    msgId: (e) => `job.started:${e.jobId}:${e.attempt}`,
+  }),
+  'job.done': def({
+    stream: 'JOBS',
+    pattern: 'job.done.*',
+    schema: jobDoneSchema,
+    subject: (e) => `job.done.${e.pipeline}`,
+    msgId: (e) => `job.done:${e.jobId}`,
+  }),
+  'job.failed': def({
+    stream: 'JOBS',
+    pattern: 'job.failed.*',
+    schema: jobFailedSchema,
+    subject: (e) => `job.failed.${e.pipeline}`,
+    msgId: (e) => `job.failed:${e.jobId}:${e.attempt}`,
+  }),
+  'backup.completed': def({
+    stream: 'OPS',
+    pattern: 'backup.completed',
+    schema: backupCompletedSchema,
+    subject: () => 'backup.completed',
+    msgId: (e) => `backup.completed:${e.backupId}`,
+  }),
+  heartbeat: def({
+    stream: 'HEARTBEATS',
+    pattern: 'heartbeat.*.*',
+    schema: heartbeatSchema,
+    subject: (e) => `heartbeat.${e.service}.${e.instance}`,
+    msgId: (e) => `heartbeat:${e.service}:${e.instance}:${e.at}`,
+  }),
+  'alert.firing': def({
+    stream: 'OPS',
+    pattern: 'alert.firing',
+    schema: alertFiringSchema,
+    subject: () => 'alert.firing',
+    msgId: (e) => `alert.firing:${e.fingerprint}:${e.startsAt}`,
+  }),
+  'alert.resolved': def({
+    stream: 'OPS',
+    pattern: 'alert.resolved',
+    schema: alertResolvedSchema,
+    subject: () => 'alert.resolved',
+    msgId: (e) => `alert.resolved:${e.fingerprint}:${e.startsAt}`,
+  }),
+  command: def({
+    stream: 'OPS',
+    pattern: 'command.*',
+    schema: commandSchema,
+    subject: (e) => `command.${e.verb}`,
+    msgId: (e) => `command:${e.commandId}`,
+  }),
+  'dead.letter': def({
+    stream: 'DLQ',
+    pattern: 'dlq.*.*',
+    schema: deadLetterSchema,
+    subject: (e) => `dlq.${e.stream}.${e.consumer}`,
+    msgId: (e) => `dlq:${e.stream}:${e.consumer}:${e.sequence}`,
+  }),
+} as const;
+
+export type EventName = keyof typeof EVENTS;
+/** The payload type of event `N`. */
+export type EventOf<N extends EventName> = z.infer<(typeof EVENTS)[N]['schema']>;
+
+/** True when `subject` (without prefix) matches a NATS pattern with `*` and `>`. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** The catalog entry whose pattern matches `subject` (without prefix), if any. */
+export function eventForSubject(subject: string): EventName | undefined {
+  for (const name of Object.keys(EVENTS) as EventName[]) {
+    if (subjectMatches(EVENTS[name].pattern, subject)) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The stable id of an acquisition: the same instrument, path and content always give
+ * the same id, so replays and rescans land on the same row.
+ */
+export function fileIdFor(instrument: string, path: string, sha256: string): string {
+  return createHash('sha256').update(`${instrument}\0${path}\0${sha256}`).digest('hex').slice(0, 32);
+}
+
+/** The content address of a blob: `sha256/<ab>/<cd>/<hash>`, under an optional prefix. */
+export function contentKey(sha256: string, prefix = ''): string {
+  const key = `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+  const clean = prefix.replace(/^\/+|\/+$/g, '');
+  return clean ? `${clean}/${key}` : key;
+}
