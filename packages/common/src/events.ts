@@ -87,6 +87,15 @@ export const jobFailedSchema = jobBase.extend({
   final: z.boolean(),
 });
 
+/** No pipeline rule matched the stored file: its processing is complete with nothing to run. */
+export const jobSkippedSchema = z.object({
+  fileId: z.string().min(1),
+  instrument: subjectToken,
+  sha256: sha256Hex,
+  reason: z.string(),
+  at: isoTime,
+});
+
 export const backupCompletedSchema = z.object({
   backupId: z.string().min(1),
   database: z.string(),
@@ -230,6 +239,13 @@ export const EVENTS = {
     schema: jobFailedSchema,
     subject: (e) => `job.failed.${e.pipeline}`,
     msgId: (e) => `job.failed:${e.jobId}:${e.attempt}`,
+  }),
+  'job.skipped': def({
+    stream: 'JOBS',
+    pattern: 'job.skipped.*',
+    schema: jobSkippedSchema,
+    subject: (e) => `job.skipped.${e.instrument}`,
+    msgId: (e) => `job.skipped:${e.fileId}`,
   }),
   'backup.completed': def({
     stream: 'OPS',

@@ -126,7 +126,7 @@ export function openZoneReader(zone: ZoneConfig, client?: S3Client): ZoneReader 
         if (!info) return undefined;
         const meta = await readFile(`${localZonePath(zone, key)}.meta.json`, 'utf8')
           .then((t) => JSON.parse(t) as Record<string, string>)
-          .catch(() => ({}) as Record<string, string>);
+          .catch((): Record<string, string> => ({}));
         return { size: info.size, sha256: meta[META.sha256] };
       },
       read: (key) => Promise.resolve(createReadStream(localZonePath(zone, key), { highWaterMark: 1 << 20 })),

@@ -13,6 +13,8 @@ export interface DatabaseOptions {
 }
 
 const INT8_OID = 20;
+const int8AsNumber = new pg.TypeOverrides();
+int8AsNumber.setTypeParser(INT8_OID, (v: string) => Number(v));
 
 /**
  * A Kysely instance on a `pg` pool. `bigint` columns come back as numbers: sizes up to
@@ -23,10 +25,7 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
     connectionString: options.url,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types: int8AsNumber,
   });
   // An idle client losing its server is reported here; without a listener it would crash the process.
   pool.on('error', () => undefined);

@@ -1,0 +1,2 @@
+export { createWatcher, type Watcher, type WatcherDeps } from './app.js';
+export { loadConfig, type WatcherConfig } from './config.js';
