@@ -50,7 +50,8 @@ export const zoneEnv = {
   ZONE_SECRET_ACCESS_KEY: z.string().optional(),
 };
 
-type ZoneEnv = { [K in keyof typeof zoneEnv]: z.infer<(typeof zoneEnv)[K]> };
+const zoneEnvSchema = z.object(zoneEnv);
+type ZoneEnv = z.infer<typeof zoneEnvSchema>;
 
 /** Builds the zone from `ZONE_*` settings; returns the problem as text when one is missing. */
 export function zoneFromEnv(env: ZoneEnv): ZoneConfig | string {
