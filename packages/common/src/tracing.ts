@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   propagation,
   SpanKind,
   SpanStatusCode,
@@ -101,8 +102,8 @@ export function extractTraceContext(carrier: Record<string, string | undefined>,
 
 /** The trace id of the active span, or undefined outside one. */
 export function activeTraceId(): string | undefined {
-  const span = trace.getActiveSpan();
-  return span?.spanContext().traceId;
+  const ctx = trace.getActiveSpan()?.spanContext();
+  return ctx && isSpanContextValid(ctx) ? ctx.traceId : undefined;
 }
 
 /**

@@ -50,8 +50,7 @@ export const zoneEnv = {
   ZONE_SECRET_ACCESS_KEY: z.string().optional(),
 };
 
-const zoneEnvSchema = z.object(zoneEnv);
-type ZoneEnv = z.infer<typeof zoneEnvSchema>;
+type ZoneEnv = z.infer<z.ZodObject<typeof zoneEnv>>;
 
 /** Builds the zone from `ZONE_*` settings; returns the problem as text when one is missing. */
 export function zoneFromEnv(env: ZoneEnv): ZoneConfig | string {

@@ -1,0 +1,30 @@
+import { Bus, createDatabase, migrateToLatest, runService } from '@ferry/common';
+import { createMonitor } from './app.js';
+import { loadConfig } from './config.js';
+
+await runService({
+  service: 'monitor',
+  loadConfig,
+  async start({ config, logger, shutdown }) {
+    const db = createDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: 'ferry-monitor' });
+    const bus = await Bus.connect({
+      servers: config.NATS_URL,
+      prefix: config.NATS_PREFIX,
+      name: `monitor-${config.FERRY_INSTANCE}`,
+      service: 'monitor',
+      logger,
+      user: config.NATS_USER,
+      password: config.NATS_PASSWORD,
+      credsFile: config.NATS_CREDS_FILE,
+    });
+    const monitor = createMonitor({ bus, db, logger, instance: config.FERRY_INSTANCE, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL });
+    // Stop taking events, then drain NATS, then close the pool the handlers use.
+    shutdown.add('monitor', () => monitor.stop());
+    shutdown.add('nats', () => bus.close());
+    shutdown.add('postgres', () => db.destroy());
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    await bus.ensureStreams();
+    await monitor.start();
+  },
+});
