@@ -1,0 +1,81 @@
+import { FILE_STATUSES, type FileStatus } from '@ferry/common';
+import { z } from 'zod';
+import { decodeCursor, type FileCursor } from './cursor.js';
+
+/** Page size when `limit` is not given. */
+export const DEFAULT_LIMIT = 50;
+/** Largest page a client may ask for; bounds the work and the response of one request. */
+export const MAX_LIMIT = 500;
+
+/** A validated `GET /api/v1/files` query. */
+export interface FileListQuery {
+  instrument?: string;
+  status?: FileStatus;
+  /** Case-insensitive substring of the path, matched literally (no wildcards). */
+  q?: string;
+  since?: Date;
+  limit: number;
+  cursor?: FileCursor;
+}
+
+/** One rejected query parameter, named as the client sent it. */
+export interface ParamIssue {
+  param: string;
+  message: string;
+}
+
+/** The outcome of validating request parameters: the value, or every problem found. */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: ParamIssue[] };
+
+// Express's simple query parser turns a repeated parameter into an array; saying so is
+// clearer than zod's "expected string, received array".
+const once = z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given once' : 'must be text') });
+
+const isoDateTime = z.iso.datetime({ offset: true });
+const isoDate = z.iso.date();
+
+const listQuerySchema = z.strictObject({
+  instrument: once.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an instrument name: letters, digits, - and _ (1 to 64)')),
+  status: once.pipe(z.enum(FILE_STATUSES, { error: `must be one of ${FILE_STATUSES.join(', ')}` })),
+  q: once.pipe(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')),
+  since: once
+    .refine((v) => isoDateTime.safeParse(v).success || isoDate.safeParse(v).success, 'must be an ISO 8601 date-time with offset, such as 2025-01-31T12:00:00Z, or a date')
+    .transform((v) => new Date(v)),
+  limit: once
+    .regex(/^\d{1,6}$/, `must be a whole number from 1 to ${MAX_LIMIT}`)
+    .transform(Number)
+    .pipe(z.number().min(1, `must be a whole number from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)),
+  cursor: once.transform((v, ctx) => {
+    const cursor = decodeCursor(v);
+    if (!cursor) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API (pass nextCursor unchanged)' });
+      return z.NEVER;
+    }
+    return cursor;
+  }),
+}).partial();
+
+/** Validates the query of `GET /api/v1/files`; unknown parameters are refused so typos do not pass silently. */
+export function parseFileListQuery(query: unknown): ParseResult<FileListQuery> {
+  const result = listQuerySchema.safeParse(query ?? {});
+  if (!result.success) return { ok: false, issues: toParamIssues(result.error) };
+  const { limit, ...rest } = result.data;
+  return { ok: true, value: { ...dropUndefined(rest), limit: limit ?? DEFAULT_LIMIT } };
+}
+
+/** Turns zod issues into one entry per parameter, naming unknown ones individually. */
+export function toParamIssues(error: z.ZodError): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.push({ param: key, message: 'is not a known parameter' });
+    } else {
+      issues.push({ param: issue.path.map(String).join('.') || '(query)', message: issue.message });
+    }
+  }
+  return issues;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
