@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     globalSetup: ['../../packages/testkit/dist/global-setup.js'],
-    testTimeout: 30_000,
+    testTimeout: 300_000,
     hookTimeout: 60_000,
+    // One end-to-end scenario at a time: they measure the whole machine.
+    fileParallelism: false,
   },
 });

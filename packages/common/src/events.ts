@@ -39,6 +39,8 @@ export const uploadDoneSchema = z.object({
   sha256: sha256Hex,
   zone: subjectToken,
   key: z.string().min(1),
+  /** The instrument folder as the watcher saw it, for workers that read the original file. */
+  root: z.string().min(1).optional(),
   /** True when the content was already stored and nothing was sent. */
   existed: z.boolean(),
   storedAt: isoTime,

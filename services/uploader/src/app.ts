@@ -100,6 +100,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
         sha256: event.sha256,
         zone: zoneName,
         key,
+        root: event.root,
         existed: result.existed,
         storedAt: new Date().toISOString(),
         durationMs: Date.now() - started,

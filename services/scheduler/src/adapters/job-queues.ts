@@ -1,0 +1,142 @@
+import { errorMessage, EVENTS, type EventOf, type Logger } from '@ferry/common';
+import { Queue, type JobState } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+/** Finished jobs stay this long so a redelivered or replayed event finds them and is not queued again. */
+export const KEEP_FINISHED_SECONDS = 7 * 86_400;
+
+/** The BullMQ queue name of a pool. The `jobs-` part keeps pools apart from other queues under the same prefix. */
+export function poolQueueName(pool: string): string {
+  return `jobs-${pool}`;
+}
+
+// The event exactly as it is to be published, validated by the catalog's own schemas.
+const doneOrFailedOutcome = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('job.done'), event: EVENTS['job.done'].schema }),
+  z.object({ name: z.literal('job.failed'), event: EVENTS['job.failed'].schema }),
+]);
+
+/**
+ * What a queued job carries. Validated when a worker takes it, since queued jobs can
+ * outlive the version of the scheduler that wrote them.
+ */
+export const jobDataSchema = z.object({
+  pipeline: z.string().min(1),
+  version: z.number().int().positive(),
+  fileId: z.string().min(1),
+  instrument: z.string().min(1),
+  path: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().min(1),
+  zone: z.string().min(1),
+  key: z.string().min(1),
+  root: z.string().min(1).optional(),
+  storedAt: z.string(),
+  queuedAt: z.string(),
+  /** W3C trace context of the scheduler's span, so the job joins the file's trace. */
+  trace: z.record(z.string(), z.string()).default({}),
+  /**
+   * An outcome the worker could not publish yet. Kept in Redis so a bus outage delays
+   * the report instead of losing it or running the command again.
+   */
+  pendingOutcome: doneOrFailedOutcome.optional(),
+});
+/** What a queued job carries; see {@link jobDataSchema}. */
+export type JobData = z.infer<typeof jobDataSchema>;
+/** A `job.done` or `job.failed` event waiting in the job for the bus to come back. */
+export type PendingOutcome = z.infer<typeof doneOrFailedOutcome>;
+
+/** The job data for a stored file and a pipeline. */
+export function jobDataFor(event: EventOf<'upload.done'>, pipeline: { name: string; version: number }, trace: Record<string, string>, queuedAt: string): JobData {
+  return {
+    pipeline: pipeline.name,
+    version: pipeline.version,
+    fileId: event.fileId,
+    instrument: event.instrument,
+    path: event.path,
+    size: event.size,
+    sha256: event.sha256,
+    zone: event.zone,
+    key: event.key,
+    root: event.root,
+    storedAt: event.storedAt,
+    queuedAt,
+    trace,
+  };
+}
+
+/** Options for {@link createJobQueues}. */
+export interface JobQueuesOptions {
+  connection: RedisOptions;
+  /** BullMQ key prefix (`QUEUE_PREFIX`). */
+  prefix: string;
+  logger: Logger;
+}
+
+/** Retry policy of one job, from its pipeline. */
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+}
+
+/** The producer side of the pools: one BullMQ queue per pool, opened on first use. */
+export interface JobQueues {
+  /** Adds a job unless one with the same id exists (BullMQ ignores the add then). */
+  add(pool: string, jobId: string, data: JobData, retry: RetryPolicy): Promise<void>;
+  /** The job's state, or 'unknown' when there is no such job (never queued, or expired). */
+  state(pool: string, jobId: string): Promise<JobState | 'unknown'>;
+  /** Waiting, active, delayed, failed and completed counts per pool, for heartbeats and tests. */
+  counts(): Promise<Record<string, Record<string, number>>>;
+  /** Closes every queue; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Creates the producer side of the pools. */
+export function createJobQueues(options: JobQueuesOptions): JobQueues {
+  const queues = new Map<string, Queue>();
+  // A producer fails fast when Redis is away, so the bus message is retried later instead
+  // of a consumer handler hanging with its ack pending.
+  const connection: RedisOptions = { ...options.connection, maxRetriesPerRequest: 3 };
+  let closing: Promise<void> | undefined;
+
+  const queue = (pool: string): Queue => {
+    if (closing) throw new Error('job queues are closed');
+    let q = queues.get(pool);
+    if (!q) {
+      q = new Queue(poolQueueName(pool), { connection, prefix: options.prefix });
+      q.on('error', (err) => options.logger.warn({ pool, err: errorMessage(err) }, 'queue connection error'));
+      queues.set(pool, q);
+    }
+    return q;
+  };
+
+  return {
+    async add(pool, jobId, data, retry) {
+      await queue(pool).add(data.pipeline, data, {
+        jobId,
+        attempts: retry.attempts,
+        backoff: { type: 'exponential', delay: retry.backoffMs },
+        removeOnComplete: { age: KEEP_FINISHED_SECONDS },
+        removeOnFail: { age: KEEP_FINISHED_SECONDS },
+      });
+    },
+    state(pool, jobId) {
+      return queue(pool).getJobState(jobId);
+    },
+    async counts() {
+      const out: Record<string, Record<string, number>> = {};
+      for (const [pool, q] of queues) out[pool] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      return out;
+    },
+    close() {
+      closing ??= (async () => {
+        const results = await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        for (const r of results) {
+          if (r.status === 'rejected') options.logger.warn({ err: errorMessage(r.reason) }, 'closing a queue failed');
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,256 @@
+import { Bus, errorMessage, HeartbeatPublisher, type Logger, type Subscription } from '@ferry/common';
+import { Worker } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
+import { createJobProcessor, pipelinesByName } from './adapters/job-processor.js';
+import { createJobQueues, poolQueueName, type JobQueues } from './adapters/job-queues.js';
+import { redisOptionsFromUrl } from './adapters/redis.js';
+import { createUploadHandler } from './adapters/upload-consumer.js';
+import type { SchedulerConfig } from './config.js';
+import { createPipelineMatcher, type Pipeline } from './domain/pipeline.js';
+
+/** A long-lived part of the service. */
+export interface Component {
+  start(): Promise<void>;
+  /** Safe to call twice, and before or without `start()`. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link createScheduler}. */
+export interface SchedulerOptions {
+  bus: Bus;
+  queues: JobQueues;
+  pipelines: readonly Pipeline[];
+  logger: Logger;
+  /** Durable consumer name on the FILES stream (default `scheduler`). */
+  durable?: string;
+  /** upload.done events handled at once (default 8). */
+  concurrency?: number;
+  /** Deliveries before an event is dead-lettered (default 10: rides out a Redis restart). */
+  maxDeliver?: number;
+  /** Pauses before redeliveries, in ms (default 1 s, 5 s, 30 s, then every 60 s). */
+  backoffMs?: readonly number[];
+}
+
+/** The queueing component: `upload.done` in, BullMQ jobs and `job.queued`/`job.skipped` out. */
+export interface Scheduler extends Component {
+  /** Handles one event as the consumer does; exposed so replays and tests can drive it. */
+  handle: ReturnType<typeof createUploadHandler>;
+}
+
+/** Creates the queueing component; `start()` opens the durable consumer. */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const handle = createUploadHandler({ bus: options.bus, queues: options.queues, matcher: createPipelineMatcher(options.pipelines), logger: options.logger });
+  let subscription: Subscription | undefined;
+  let stopped = false;
+  return {
+    handle,
+    async start() {
+      if (subscription || stopped) return;
+      subscription = await options.bus.consume({
+        stream: 'FILES',
+        durable: options.durable ?? 'scheduler',
+        filter: 'upload.done.>',
+        events: ['upload.done'],
+        concurrency: options.concurrency ?? 8,
+        maxDeliver: options.maxDeliver ?? 10,
+        backoffMs: options.backoffMs ?? [1000, 5000, 30_000, 60_000],
+        handler: (msg) => handle(msg.event),
+      });
+      options.logger.info({ pipelines: options.pipelines.map((p) => `${p.name}@v${p.version}`) }, 'scheduler consuming upload.done');
+    },
+    async stop() {
+      stopped = true;
+      await subscription?.stop();
+    },
+  };
+}
+
+/** Options for {@link createJobWorker}. */
+export interface JobWorkerOptions {
+  bus: Bus;
+  /** The pipelines this host runs; one BullMQ worker per distinct pool. */
+  pipelines: readonly Pipeline[];
+  /** Redis connection for BullMQ; see `redisOptionsFromUrl`. */
+  connection: RedisOptions;
+  /** BullMQ key prefix (`QUEUE_PREFIX`), the same as the scheduler's. */
+  prefix: string;
+  logger: Logger;
+  /** Jobs run at once per pool. */
+  concurrency: number;
+  /** Reported as `worker` in job events (`FERRY_INSTANCE`). */
+  instance: string;
+  /** Instrument name to its folder on this host, for FERRY_FILE_PATH. */
+  instrumentRoots?: Readonly<Record<string, string>>;
+  /** Environment the commands inherit (default process.env). */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Time between SIGTERM and SIGKILL when a command is stopped (default 5 s). */
+  killGraceMs?: number;
+  /** How long a job waits before reporting again after a bus outage (default 10 s). */
+  retryReportMs?: number;
+  /** How long one publish is retried (default 30 s). */
+  publishDeadlineMs?: number;
+}
+
+/** The job-running component. */
+export interface JobWorker extends Component {
+  /** Commands running now. */
+  readonly running: number;
+}
+
+/**
+ * Creates the job workers. `stop()` kills running commands (their jobs go back to the
+ * queue without using an attempt, to run again on the next worker) and closes BullMQ.
+ */
+export function createJobWorker(options: JobWorkerOptions): JobWorker {
+  const stopping = new AbortController();
+  const workers: Worker[] = [];
+  const loops: Promise<void>[] = [];
+  let running = 0;
+  let stopPromise: Promise<void> | undefined;
+  const processor = createJobProcessor({
+    bus: options.bus,
+    pipelines: pipelinesByName(options.pipelines),
+    instance: options.instance,
+    logger: options.logger,
+    instrumentRoots: options.instrumentRoots ?? {},
+    stopping: stopping.signal,
+    baseEnv: options.baseEnv,
+    killGraceMs: options.killGraceMs,
+    retryReportMs: options.retryReportMs,
+    publishDeadlineMs: options.publishDeadlineMs,
+  });
+
+  return {
+    get running() {
+      return running;
+    },
+    async start() {
+      if (workers.length > 0 || stopPromise) return;
+      for (const pool of new Set(options.pipelines.map((p) => p.pool))) {
+        const worker = new Worker(
+          poolQueueName(pool),
+          async (job, token, signal) => {
+            running++;
+            try {
+              return await processor(job, token, signal);
+            } finally {
+              running--;
+            }
+          },
+          { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency, autorun: false },
+        );
+        worker.on('error', (err) => options.logger.error({ pool, err: errorMessage(err) }, 'job worker error'));
+        workers.push(worker);
+        loops.push(worker.run().catch((err: unknown) => options.logger.error({ pool, err: errorMessage(err) }, 'job worker stopped on an error')));
+        await worker.waitUntilReady();
+      }
+      options.logger.info({ pools: workers.map((w) => w.name), concurrency: options.concurrency }, 'job workers running');
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        // close() first so no new job is fetched, then abort so running commands end now
+        // instead of holding the shutdown for up to their timeout.
+        const closing = workers.map((w) => w.close());
+        stopping.abort('worker is stopping');
+        const results = await Promise.allSettled(closing);
+        for (const r of results) {
+          if (r.status === 'rejected') options.logger.warn({ err: errorMessage(r.reason) }, 'closing a job worker failed');
+        }
+        await Promise.allSettled(loops);
+      })();
+      return stopPromise;
+    },
+  };
+}
+
+/** Options for {@link createSchedulerService}. */
+export interface SchedulerServiceOptions {
+  config: SchedulerConfig;
+  logger: Logger;
+  version?: string;
+}
+
+/**
+ * The whole service as `main.ts` and local mode run it: bus, queues, the components
+ * `SCHEDULER_MODE` asks for and a heartbeat. `stop()` works after a partial start, so
+ * register it before calling `start()`.
+ */
+export function createSchedulerService(options: SchedulerServiceOptions): Component {
+  const { config, logger } = options;
+  let bus: Bus | undefined;
+  let queues: JobQueues | undefined;
+  let scheduler: Scheduler | undefined;
+  let worker: JobWorker | undefined;
+  let heartbeat: HeartbeatPublisher | undefined;
+  let stopPromise: Promise<void> | undefined;
+
+  // Consumers first so nothing new arrives, NATS last so workers can still report.
+  const steps: [string, () => Promise<void> | undefined][] = [
+    ['consumer', () => scheduler?.stop()],
+    ['job workers', () => worker?.stop()],
+    ['heartbeat', () => heartbeat?.stop()],
+    ['queues', () => queues?.close()],
+    ['nats', () => bus?.close()],
+  ];
+
+  return {
+    async start() {
+      const connection = redisOptionsFromUrl(config.REDIS_URL);
+      bus = await Bus.connect({
+        servers: config.NATS_URL,
+        prefix: config.NATS_PREFIX,
+        name: `scheduler-${config.FERRY_INSTANCE}`,
+        service: 'scheduler',
+        logger,
+        user: config.NATS_USER,
+        password: config.NATS_PASSWORD,
+        credsFile: config.NATS_CREDS_FILE,
+      });
+      await bus.ensureStreams();
+      if (config.SCHEDULER_MODE === 'worker' && config.pipelines.length === 0) {
+        // Not an error: the workers profile may be deployed before a pipeline is chosen.
+        logger.warn('no pipeline configured (PIPELINE_COMMAND is unset): this worker runs no jobs');
+      }
+      if (config.SCHEDULER_MODE !== 'queue' && config.pipelines.length > 0) {
+        worker = createJobWorker({
+          bus,
+          pipelines: config.pipelines,
+          connection,
+          prefix: config.QUEUE_PREFIX,
+          logger: logger.child({ component: 'job-worker' }),
+          concurrency: config.JOB_CONCURRENCY,
+          instance: config.FERRY_INSTANCE,
+          instrumentRoots: config.INSTRUMENT_ROOTS,
+        });
+        await worker.start();
+      }
+      if (config.SCHEDULER_MODE !== 'worker') {
+        queues = createJobQueues({ connection, prefix: config.QUEUE_PREFIX, logger });
+        scheduler = createScheduler({ bus, queues, pipelines: config.pipelines, logger: logger.child({ component: 'consumer' }) });
+        await scheduler.start();
+      }
+      heartbeat = new HeartbeatPublisher({
+        bus,
+        logger,
+        service: 'scheduler',
+        instance: config.FERRY_INSTANCE,
+        version: options.version ?? '0.0.0',
+        intervalMs: config.HEARTBEAT_INTERVAL,
+        details: () => ({ mode: config.SCHEDULER_MODE, pipelines: config.pipelines.length, runningJobs: worker?.running ?? 0 }),
+      });
+      heartbeat.start();
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        for (const [name, step] of steps) {
+          try {
+            await step();
+          } catch (err) {
+            logger.error({ step: name, err: errorMessage(err) }, 'stopping failed; carrying on');
+          }
+        }
+      })();
+      return stopPromise;
+    },
+  };
+}

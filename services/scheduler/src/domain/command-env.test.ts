@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { buildCommandEnv, localFilePath, parseInstrumentRoots, type JobFacts } from './command-env.js';
+
+const job: JobFacts = {
+  jobId: 'qc-v1-f1',
+  pipeline: 'qc',
+  attempt: 2,
+  fileId: 'f1',
+  instrument: 'ms1',
+  path: '2024/run 1.raw',
+  sha256: 'a'.repeat(64),
+  size: 1234,
+  zone: 'default',
+  key: `sha256/aa/aa/${'a'.repeat(64)}`,
+};
+
+describe('buildCommandEnv', () => {
+  it('adds the FERRY_* variables to the inherited environment', () => {
+    const env = buildCommandEnv({ base: { PATH: '/usr/bin', HOME: '/root' }, job, localPath: '/data/ms1/2024/run 1.raw', traceparent: '00-abc-def-01' });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      HOME: '/root',
+      FERRY_FILE_ID: 'f1',
+      FERRY_FILE_PATH: '/data/ms1/2024/run 1.raw',
+      FERRY_FILE_RELPATH: '2024/run 1.raw',
+      FERRY_FILE_SHA256: 'a'.repeat(64),
+      FERRY_FILE_SIZE: '1234',
+      FERRY_INSTRUMENT: 'ms1',
+      FERRY_ZONE: 'default',
+      FERRY_KEY: job.key,
+      FERRY_PIPELINE: 'qc',
+      FERRY_JOB_ID: 'qc-v1-f1',
+      FERRY_ATTEMPT: '2',
+      TRACEPARENT: '00-abc-def-01',
+    });
+  });
+
+  it('never lets inherited file or trace variables through', () => {
+    const env = buildCommandEnv({ base: { FERRY_FILE_PATH: '/stale', FERRY_FILE_ID: 'old', TRACEPARENT: 'old', FERRY_INSTANCE: 'w1', UNSET: undefined }, job });
+    expect(env.FERRY_FILE_PATH).toBeUndefined();
+    expect(env.TRACEPARENT).toBeUndefined();
+    expect(env.FERRY_FILE_ID).toBe('f1');
+    expect(env.FERRY_INSTANCE).toBe('w1');
+    expect('UNSET' in env).toBe(false);
+  });
+});
+
+describe('localFilePath', () => {
+  it('joins the root and the relative path', () => {
+    expect(localFilePath('/data/ms1', '2024/run.raw')).toBe('/data/ms1/2024/run.raw');
+    expect(localFilePath('/data/ms1/', 'run.raw')).toBe('/data/ms1/run.raw');
+    expect(localFilePath('/', 'run.raw')).toBe('/run.raw');
+  });
+
+  it('accepts backslashes from Windows instruments', () => {
+    expect(localFilePath('/mnt/ms1', 'sub\\run.raw')).toBe('/mnt/ms1/sub/run.raw');
+  });
+
+  it('refuses paths that leave the folder, and relative roots', () => {
+    expect(() => localFilePath('/data/ms1', '../ms2/run.raw')).toThrow(/leaves the instrument folder/);
+    expect(() => localFilePath('/data/ms1', 'a/../../x')).toThrow(/leaves/);
+    expect(() => localFilePath('/data/ms1', '.')).toThrow(/leaves/);
+    expect(() => localFilePath('data/ms1', 'run.raw')).toThrow(/absolute/);
+  });
+});
+
+describe('parseInstrumentRoots', () => {
+  it('parses name=/path pairs, ignoring blanks and spaces', () => {
+    expect(parseInstrumentRoots(' ms1=/data/ms1 , scope-2=/mnt/scope 2,')).toEqual({ ms1: '/data/ms1', 'scope-2': '/mnt/scope 2' });
+    expect(parseInstrumentRoots('')).toEqual({});
+  });
+
+  it('names the bad entry', () => {
+    expect(() => parseInstrumentRoots('ms1=/a,ms2')).toThrow(/"ms2"/);
+    expect(() => parseInstrumentRoots('ms1=relative')).toThrow(/"ms1=relative"/);
+    expect(() => parseInstrumentRoots('ms.1=/a')).toThrow(/not name=/);
+    expect(() => parseInstrumentRoots('ms1=/a,ms1=/b')).toThrow(/twice/);
+  });
+});

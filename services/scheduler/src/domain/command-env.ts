@@ -1,0 +1,89 @@
+import { PermanentError } from '@ferry/common';
+import { posix } from 'node:path';
+
+/** What a job knows about its file and itself; the source of the FERRY_* variables. */
+export interface JobFacts {
+  jobId: string;
+  pipeline: string;
+  attempt: number;
+  fileId: string;
+  instrument: string;
+  /** Relative to the instrument folder, with forward slashes. */
+  path: string;
+  sha256: string;
+  size: number;
+  zone: string;
+  key: string;
+}
+
+/** Options for {@link buildCommandEnv}. */
+export interface CommandEnvOptions {
+  /** The worker's own environment, inherited by the command. */
+  base: NodeJS.ProcessEnv;
+  job: JobFacts;
+  /** Absolute path of the file on this host; FERRY_FILE_PATH is left unset when unknown. */
+  localPath?: string | undefined;
+  /** W3C traceparent of the job's span, so the command can continue the trace. */
+  traceparent?: string | undefined;
+}
+
+/**
+ * The environment of a pipeline command: the worker's environment plus the FERRY_*
+ * variables describing the file and the job. Ferry's values win over inherited ones so
+ * a stale FERRY_FILE_ID in the worker's environment can never reach a command.
+ */
+export function buildCommandEnv(options: CommandEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.base)) {
+    if (value !== undefined && !key.startsWith('FERRY_FILE_') && key !== 'TRACEPARENT') env[key] = value;
+  }
+  const { job } = options;
+  Object.assign(env, {
+    FERRY_FILE_ID: job.fileId,
+    FERRY_FILE_RELPATH: job.path,
+    FERRY_FILE_SHA256: job.sha256,
+    FERRY_FILE_SIZE: String(job.size),
+    FERRY_INSTRUMENT: job.instrument,
+    FERRY_ZONE: job.zone,
+    FERRY_KEY: job.key,
+    FERRY_PIPELINE: job.pipeline,
+    FERRY_JOB_ID: job.jobId,
+    FERRY_ATTEMPT: String(job.attempt),
+  });
+  if (options.localPath) env.FERRY_FILE_PATH = options.localPath;
+  if (options.traceparent) env.TRACEPARENT = options.traceparent;
+  return env;
+}
+
+/**
+ * The absolute local path of a file below its instrument folder. A relative path that
+ * climbs out of the folder (`../`) is refused: it can only come from a bad event, and a
+ * command must never be pointed at a file outside the instrument's data.
+ */
+export function localFilePath(root: string, relativePath: string): string {
+  if (!posix.isAbsolute(root)) throw new PermanentError(`instrument root ${root} is not an absolute path`);
+  const cleanRoot = posix.normalize(root).replace(/\/+$/, '') || '/';
+  const full = posix.normalize(posix.join(cleanRoot, relativePath.replace(/\\/g, '/')));
+  const inside = cleanRoot === '/' ? full.length > 1 : full.startsWith(`${cleanRoot}/`);
+  if (!inside) throw new PermanentError(`file path ${relativePath} leaves the instrument folder ${root}`);
+  return full;
+}
+
+/**
+ * Parses `INSTRUMENT_ROOTS` (`name=/path,name2=/path`) into a map. Throws with a message
+ * naming the bad entry.
+ */
+export function parseInstrumentRoots(value: string): Record<string, string> {
+  const roots: Record<string, string> = {};
+  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const path = eq > 0 ? entry.slice(eq + 1).trim() : '';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) || !posix.isAbsolute(path)) {
+      throw new Error(`"${entry}" is not name=/absolute/path`);
+    }
+    if (name in roots) throw new Error(`instrument ${name} is listed twice`);
+    roots[name] = path;
+  }
+  return roots;
+}
