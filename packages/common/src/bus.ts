@@ -314,10 +314,16 @@ export class Bus {
   /** Stops every consumer (waiting for in-flight handlers), then drains the connection. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    if (!this.nc.isClosed()) {
-      await this.nc.drain().catch(() => undefined);
-      await this.nc.closed();
-    }
+    if (this.nc.isClosed()) return;
+    // Draining needs the server; when it is gone (reconnecting), close instead of waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 5000);
+    });
+    const drained = await Promise.race([this.nc.drain().then(() => 'drained' as const, () => 'failed' as const), gaveUp]);
+    clearTimeout(timer);
+    if (drained !== 'drained') await this.nc.close();
+    await this.nc.closed();
   }
 }
 

@@ -100,6 +100,9 @@ export function startProcess(options: StartProcessOptions): ServerProcess & { ch
     gid: options.gid,
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C in the terminal reaches the parent, which stops the
+    // servers after the services that use them, not all at once.
+    detached: true,
   });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
