@@ -1,10 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  test: {
-    include: ['src/**/*.test.ts'],
-    globalSetup: ['../../packages/testkit/dist/global-setup.js'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-  },
-});
+export { withServers as default } from '../../vitest.shared.js';

@@ -34,6 +34,30 @@ export interface BusOptions {
   credsFile?: string;
 }
 
+/** The NATS settings every service reads (see `natsEnv`). */
+export interface NatsSettings {
+  NATS_URL: string;
+  NATS_PREFIX: string;
+  NATS_USER?: string | undefined;
+  NATS_PASSWORD?: string | undefined;
+  NATS_CREDS_FILE?: string | undefined;
+  FERRY_INSTANCE: string;
+}
+
+/** Connects a service with its parsed settings; the connection is named `<service>-<instance>`. */
+export function connectBus(config: NatsSettings, service: string, logger: Logger): Promise<Bus> {
+  return Bus.connect({
+    servers: config.NATS_URL,
+    prefix: config.NATS_PREFIX,
+    name: `${service}-${config.FERRY_INSTANCE}`,
+    service,
+    logger,
+    user: config.NATS_USER,
+    password: config.NATS_PASSWORD,
+    credsFile: config.NATS_CREDS_FILE,
+  });
+}
+
 /** A message handed to a consumer's handler, already validated against the catalog. */
 export type Received<N extends EventName> = { [K in N]: ReceivedOf<K> }[N];
 

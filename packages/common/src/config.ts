@@ -86,6 +86,38 @@ export const databaseEnv = {
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 };
 
+/**
+ * Parses `INSTRUMENT_ROOTS` (`ms1=/mnt/ms1,ms2=/mnt/ms2`): where this host sees each
+ * instrument's folder. Throws with the offending item.
+ */
+export function parseInstrumentRoots(value: string): Record<string, string> {
+  const roots: Record<string, string> = {};
+  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    const path = eq > 0 ? entry.slice(eq + 1).trim() : '';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) || !path.startsWith('/')) throw new Error(`"${entry}" is not name=/absolute/path`);
+    if (name in roots) throw new Error(`instrument ${name} is listed twice`);
+    roots[name] = path;
+  }
+  return roots;
+}
+
+/** `INSTRUMENT_ROOTS` for services that read instrument files (uploader, job workers). */
+export const instrumentRootsEnv = {
+  INSTRUMENT_ROOTS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseInstrumentRoots(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    })
+    .default({}),
+};
+
 /** Redis connection settings. */
 export const redisEnv = {
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),

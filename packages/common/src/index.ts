@@ -1,5 +1,17 @@
-export { Bus, streamOfSubject, type BusOptions, type ConsumeOptions, type Received, type Subscription } from './bus.js';
-export { commonEnv, databaseEnv, envBoolean, envDuration, natsEnv, parseConfig, parseDuration, redactConfig, redisEnv } from './config.js';
+export { Bus, connectBus, streamOfSubject, type NatsSettings, type BusOptions, type ConsumeOptions, type Received, type Subscription } from './bus.js';
+export {
+  commonEnv,
+  databaseEnv,
+  envBoolean,
+  envDuration,
+  instrumentRootsEnv,
+  natsEnv,
+  parseConfig,
+  parseDuration,
+  parseInstrumentRoots,
+  redactConfig,
+  redisEnv,
+} from './config.js';
 export { createDatabase, migrateToLatest, MigrationError, type DatabaseOptions } from './db/database.js';
 export { FILE_STATUSES, type Database, type FileStatus } from './db/schema.js';
 export { ConfigError, errorMessage, FerryError, isPermanent, PermanentError } from './errors.js';
@@ -19,6 +31,7 @@ export {
 export { HASH_CHUNK_BYTES, hashFile, type FileHash } from './hash.js';
 export { HeartbeatPublisher, volumeUsage, type HeartbeatOptions } from './heartbeat.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { instrumentFilePath } from './paths.js';
 export { runService, type ServiceHandle } from './service.js';
 export { ShutdownRegistry, type ShutdownOptions } from './shutdown.js';
 export {

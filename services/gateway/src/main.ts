@@ -1,4 +1,4 @@
-import { Bus, createDatabase, createS3Client, migrateToLatest, openZoneReader, runService } from '@ferry/common';
+import { connectBus, createDatabase, createS3Client, migrateToLatest, openZoneReader, runService } from '@ferry/common';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,16 +22,7 @@ await runService({
     const http: { server?: Server } = {};
     shutdown.add('http', () => (http.server ? closeServer(http.server) : undefined));
 
-    const bus = await Bus.connect({
-      servers: config.NATS_URL,
-      prefix: config.NATS_PREFIX,
-      name: `gateway-${config.FERRY_INSTANCE}`,
-      service: 'gateway',
-      logger,
-      user: config.NATS_USER,
-      password: config.NATS_PASSWORD,
-      credsFile: config.NATS_CREDS_FILE,
-    });
+    const bus = await connectBus(config, 'gateway', logger);
     shutdown.add('nats', () => bus.close());
 
     const zone = config.zone;

@@ -1,4 +1,4 @@
-import { Bus, createDatabase, migrateToLatest, runService } from '@ferry/common';
+import { connectBus, createDatabase, migrateToLatest, runService } from '@ferry/common';
 import { createMonitor } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -7,16 +7,7 @@ await runService({
   loadConfig,
   async start({ config, logger, shutdown }) {
     const db = createDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX, applicationName: 'ferry-monitor' });
-    const bus = await Bus.connect({
-      servers: config.NATS_URL,
-      prefix: config.NATS_PREFIX,
-      name: `monitor-${config.FERRY_INSTANCE}`,
-      service: 'monitor',
-      logger,
-      user: config.NATS_USER,
-      password: config.NATS_PASSWORD,
-      credsFile: config.NATS_CREDS_FILE,
-    });
+    const bus = await connectBus(config, 'monitor', logger);
     const monitor = createMonitor({ bus, db, logger, instance: config.FERRY_INSTANCE, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL });
     // Stop taking events, then drain NATS, then close the pool the handlers use.
     shutdown.add('monitor', () => monitor.stop());

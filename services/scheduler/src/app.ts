@@ -1,4 +1,4 @@
-import { Bus, errorMessage, HeartbeatPublisher, type Logger, type Subscription } from '@ferry/common';
+import { connectBus, type Bus, errorMessage, HeartbeatPublisher, type Logger, type Subscription } from '@ferry/common';
 import { Worker } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { createJobProcessor, pipelinesByName } from './adapters/job-processor.js';
@@ -196,16 +196,7 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
   return {
     async start() {
       const connection = redisOptionsFromUrl(config.REDIS_URL);
-      bus = await Bus.connect({
-        servers: config.NATS_URL,
-        prefix: config.NATS_PREFIX,
-        name: `scheduler-${config.FERRY_INSTANCE}`,
-        service: 'scheduler',
-        logger,
-        user: config.NATS_USER,
-        password: config.NATS_PASSWORD,
-        credsFile: config.NATS_CREDS_FILE,
-      });
+      bus = await connectBus(config, 'scheduler', logger);
       await bus.ensureStreams();
       if (config.SCHEDULER_MODE === 'worker' && config.pipelines.length === 0) {
         // Not an error: the workers profile may be deployed before a pipeline is chosen.

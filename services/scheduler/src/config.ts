@@ -1,6 +1,5 @@
-import { commonEnv, envDuration, natsEnv, parseConfig, redisEnv, subjectToken } from '@ferry/common';
+import { commonEnv, envDuration, instrumentRootsEnv, natsEnv, parseConfig, redisEnv, subjectToken } from '@ferry/common';
 import { z } from 'zod';
-import { parseInstrumentRoots } from './domain/command-env.js';
 import { compilePathPattern, type Pipeline } from './domain/pipeline.js';
 
 const token = subjectToken;
@@ -43,17 +42,7 @@ const schema = z
     JOB_BACKOFF: envDuration.default(10_000),
     JOB_TIMEOUT: envDuration.pipe(z.number().positive('must be longer than 0')).default(3_600_000),
     HEARTBEAT_INTERVAL: envDuration.pipe(z.number().min(1000, 'must be at least 1s')).default(30_000),
-    INSTRUMENT_ROOTS: z
-      .string()
-      .transform((v, ctx) => {
-        try {
-          return parseInstrumentRoots(v);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
-          return z.NEVER;
-        }
-      })
-      .default({}),
+    ...instrumentRootsEnv,
   })
   .transform((c) => ({ ...c, pipelines: pipelinesFrom(c) }));
 

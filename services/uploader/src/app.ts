@@ -4,6 +4,7 @@ import {
   errorMessage,
   getTracer,
   HeartbeatPublisher,
+  instrumentFilePath,
   isPermanent,
   META,
   PermanentError,
@@ -14,7 +15,6 @@ import {
 } from '@ferry/common';
 import { openZoneWriter, type ZoneWriter } from './adapters/zone-writer.js';
 import type { UploaderConfig } from './config.js';
-import { sourcePath } from './domain/source-path.js';
 
 /** What {@link createUploader} needs. */
 export interface UploaderDeps {
@@ -67,8 +67,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
     const zoneName = event.zone ?? writer.zone.name;
     try {
       if (zoneName !== writer.zone.name) throw new PermanentError(`zone ${zoneName} is not configured on this uploader (it has ${writer.zone.name})`);
-      const source = sourcePath(config.INSTRUMENT_ROOTS, event.instrument, event.root, event.path);
-      if (!source) throw new PermanentError(`refusing path outside the instrument folder: ${event.path}`);
+      const source = instrumentFilePath(config.INSTRUMENT_ROOTS[event.instrument] ?? event.root, event.path);
       const key = contentKey(event.sha256, writer.zone.prefix);
       const started = Date.now();
       counters.uploading++;

@@ -1,6 +1,5 @@
-import { commonEnv, ConfigError, natsEnv, parseConfig, subjectToken, zoneEnv, zoneFromEnv, type ZoneConfig } from '@ferry/common';
+import { commonEnv, ConfigError, instrumentRootsEnv, natsEnv, parseConfig, subjectToken, zoneEnv, zoneFromEnv, type ZoneConfig } from '@ferry/common';
 import { z } from 'zod';
-import { parseInstrumentRoots } from './domain/source-path.js';
 
 const MiB = 1024 * 1024;
 
@@ -17,17 +16,7 @@ const schema = z.object({
   /** Tries per file before `upload.failed` is final. */
   UPLOAD_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   /** Where this host sees each instrument's folder: `ms1=/mnt/ms1,ms2=/mnt/ms2`. Unset: the watcher's path. */
-  INSTRUMENT_ROOTS: z
-    .string()
-    .default('')
-    .transform((v, ctx) => {
-      const parsed = parseInstrumentRoots(v);
-      if (typeof parsed === 'string') {
-        ctx.addIssue({ code: 'custom', message: parsed });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+  ...instrumentRootsEnv,
   UPLOAD_DURABLE: subjectToken.default('uploader'),
 });
 

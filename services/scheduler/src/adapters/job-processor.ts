@@ -4,6 +4,7 @@ import {
   FerryError,
   getTracer,
   injectTraceContext,
+  instrumentFilePath,
   isPermanent,
   SpanKind,
   withSpan,
@@ -12,7 +13,7 @@ import {
   type Logger,
 } from '@ferry/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { buildCommandEnv, localFilePath } from '../domain/command-env.js';
+import { buildCommandEnv } from '../domain/command-env.js';
 import { describeFailure, isFinalAttempt, reportedExitCode, succeeded } from '../domain/job-outcome.js';
 import type { Pipeline } from '../domain/pipeline.js';
 import { runCommand } from './command-runner.js';
@@ -136,7 +137,7 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
       let localPath: string | undefined;
       const root = options.instrumentRoots[data.instrument] ?? data.root;
       try {
-        localPath = root ? localFilePath(root, data.path) : undefined;
+        localPath = root ? instrumentFilePath(root, data.path) : undefined;
       } catch (err) {
         return fail(errorMessage(err), null, true);
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommandEnv, localFilePath, parseInstrumentRoots, type JobFacts } from './command-env.js';
+import { buildCommandEnv, type JobFacts } from './command-env.js';
 
 const job: JobFacts = {
   jobId: 'qc-v1-f1',
@@ -42,38 +42,5 @@ describe('buildCommandEnv', () => {
     expect(env.FERRY_FILE_ID).toBe('f1');
     expect(env.FERRY_INSTANCE).toBe('w1');
     expect('UNSET' in env).toBe(false);
-  });
-});
-
-describe('localFilePath', () => {
-  it('joins the root and the relative path', () => {
-    expect(localFilePath('/data/ms1', '2024/run.raw')).toBe('/data/ms1/2024/run.raw');
-    expect(localFilePath('/data/ms1/', 'run.raw')).toBe('/data/ms1/run.raw');
-    expect(localFilePath('/', 'run.raw')).toBe('/run.raw');
-  });
-
-  it('accepts backslashes from Windows instruments', () => {
-    expect(localFilePath('/mnt/ms1', 'sub\\run.raw')).toBe('/mnt/ms1/sub/run.raw');
-  });
-
-  it('refuses paths that leave the folder, and relative roots', () => {
-    expect(() => localFilePath('/data/ms1', '../ms2/run.raw')).toThrow(/leaves the instrument folder/);
-    expect(() => localFilePath('/data/ms1', 'a/../../x')).toThrow(/leaves/);
-    expect(() => localFilePath('/data/ms1', '.')).toThrow(/leaves/);
-    expect(() => localFilePath('data/ms1', 'run.raw')).toThrow(/absolute/);
-  });
-});
-
-describe('parseInstrumentRoots', () => {
-  it('parses name=/path pairs, ignoring blanks and spaces', () => {
-    expect(parseInstrumentRoots(' ms1=/data/ms1 , scope-2=/mnt/scope 2,')).toEqual({ ms1: '/data/ms1', 'scope-2': '/mnt/scope 2' });
-    expect(parseInstrumentRoots('')).toEqual({});
-  });
-
-  it('names the bad entry', () => {
-    expect(() => parseInstrumentRoots('ms1=/a,ms2')).toThrow(/"ms2"/);
-    expect(() => parseInstrumentRoots('ms1=relative')).toThrow(/"ms1=relative"/);
-    expect(() => parseInstrumentRoots('ms.1=/a')).toThrow(/not name=/);
-    expect(() => parseInstrumentRoots('ms1=/a,ms1=/b')).toThrow(/twice/);
   });
 });

@@ -1,6 +1,3 @@
-import { PermanentError } from '@ferry/common';
-import { posix } from 'node:path';
-
 /** What a job knows about its file and itself; the source of the FERRY_* variables. */
 export interface JobFacts {
   jobId: string;
@@ -53,37 +50,4 @@ export function buildCommandEnv(options: CommandEnvOptions): Record<string, stri
   if (options.localPath) env.FERRY_FILE_PATH = options.localPath;
   if (options.traceparent) env.TRACEPARENT = options.traceparent;
   return env;
-}
-
-/**
- * The absolute local path of a file below its instrument folder. A relative path that
- * climbs out of the folder (`../`) is refused: it can only come from a bad event, and a
- * command must never be pointed at a file outside the instrument's data.
- */
-export function localFilePath(root: string, relativePath: string): string {
-  if (!posix.isAbsolute(root)) throw new PermanentError(`instrument root ${root} is not an absolute path`);
-  const cleanRoot = posix.normalize(root).replace(/\/+$/, '') || '/';
-  const full = posix.normalize(posix.join(cleanRoot, relativePath.replace(/\\/g, '/')));
-  const inside = cleanRoot === '/' ? full.length > 1 : full.startsWith(`${cleanRoot}/`);
-  if (!inside) throw new PermanentError(`file path ${relativePath} leaves the instrument folder ${root}`);
-  return full;
-}
-
-/**
- * Parses `INSTRUMENT_ROOTS` (`name=/path,name2=/path`) into a map. Throws with a message
- * naming the bad entry.
- */
-export function parseInstrumentRoots(value: string): Record<string, string> {
-  const roots: Record<string, string> = {};
-  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const eq = entry.indexOf('=');
-    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
-    const path = eq > 0 ? entry.slice(eq + 1).trim() : '';
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) || !posix.isAbsolute(path)) {
-      throw new Error(`"${entry}" is not name=/absolute/path`);
-    }
-    if (name in roots) throw new Error(`instrument ${name} is listed twice`);
-    roots[name] = path;
-  }
-  return roots;
 }
