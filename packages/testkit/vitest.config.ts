@@ -6,5 +6,6 @@ export default defineConfig({
     globalSetup: ['./dist/global-setup.js'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // One end-to-end scenario at a time: they measure the whole machine.
     fileParallelism: false,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

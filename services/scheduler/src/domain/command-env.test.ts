@@ -35,6 +35,14 @@ describe('buildCommandEnv', () => {
     });
   });
 
+  it("keeps the worker's own connection secrets from the command", () => {
+    const env = buildCommandEnv({ base: { PATH: '/usr/bin', NATS_PASSWORD: 'pw', REDIS_URL: 'redis://:pw@h', DATABASE_URL: 'postgres://u:pw@h/db', LAB_TOKEN: 'kept' }, job });
+    expect(env.NATS_PASSWORD).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.LAB_TOKEN).toBe('kept');
+  });
+
   it('never lets inherited file or trace variables through', () => {
     const env = buildCommandEnv({ base: { FERRY_FILE_PATH: '/stale', FERRY_FILE_ID: 'old', TRACEPARENT: 'old', FERRY_INSTANCE: 'w1', UNSET: undefined }, job });
     expect(env.FERRY_FILE_PATH).toBeUndefined();

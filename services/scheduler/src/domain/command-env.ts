@@ -25,14 +25,22 @@ export interface CommandEnvOptions {
 }
 
 /**
- * The environment of a pipeline command: the worker's environment plus the FERRY_*
- * variables describing the file and the job. Ferry's values win over inherited ones so
- * a stale FERRY_FILE_ID in the worker's environment can never reach a command.
+ * The worker's own connection secrets: a pipeline command has no business with Ferry's
+ * queues, bus or database, and a command's output (kept as a failure reason) must never
+ * be able to print them.
+ */
+const WORKER_SECRETS = new Set(['NATS_PASSWORD', 'NATS_CREDS_FILE', 'NATS_USER', 'REDIS_URL', 'DATABASE_URL']);
+
+/**
+ * The environment of a pipeline command: the worker's environment (less its own
+ * connection secrets) plus the FERRY_* variables describing the file and the job.
+ * Ferry's values win over inherited ones so a stale FERRY_FILE_ID in the worker's
+ * environment can never reach a command.
  */
 export function buildCommandEnv(options: CommandEnvOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.base)) {
-    if (value !== undefined && !key.startsWith('FERRY_FILE_') && key !== 'TRACEPARENT') env[key] = value;
+    if (value !== undefined && !key.startsWith('FERRY_FILE_') && key !== 'TRACEPARENT' && !WORKER_SECRETS.has(key)) env[key] = value;
   }
   const { job } = options;
   Object.assign(env, {
