@@ -123,6 +123,20 @@ export const heartbeatSchema = z.object({
   disks: z
     .array(z.object({ path: z.string(), freeBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }))
     .default([]),
+  /** The zones an uploader serves, without credentials; the monitor keeps them in `zones`. */
+  zones: z
+    .array(
+      z.object({
+        name: subjectToken,
+        kind: z.enum(['s3', 'local']),
+        bucket: z.string().optional(),
+        endpoint: z.string().optional(),
+        region: z.string().optional(),
+        prefix: z.string().default(''),
+        dir: z.string().optional(),
+      }),
+    )
+    .optional(),
   /** Service-specific figures: files pending, queue depths, last detection time. */
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
 });

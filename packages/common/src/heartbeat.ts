@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
 import { errorMessage } from './errors.js';
+import type { EventOf } from './events.js';
 
 /** Options for {@link HeartbeatPublisher}. */
 export interface HeartbeatOptions {
@@ -15,6 +16,8 @@ export interface HeartbeatOptions {
   volumes?: () => string[];
   /** Service-specific figures read at each beat. */
   details?: () => Record<string, string | number | boolean | null>;
+  /** The zones this service serves (uploaders), without credentials. */
+  zones?: () => EventOf<'heartbeat'>['zones'];
 }
 
 /** Free and total bytes of the volume holding `path`. */
@@ -67,6 +70,7 @@ export class HeartbeatPublisher {
       startedAt: this.startedAt,
       disks,
       details: this.options.details?.() ?? {},
+      zones: this.options.zones?.(),
     });
   }
 

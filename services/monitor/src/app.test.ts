@@ -114,11 +114,14 @@ describe('monitor projection against real NATS and PostgreSQL', () => {
     await start();
     await bus.publish('heartbeat', { service: 'watcher', instance: 'pc1', version: '1', at: now(1000), intervalMs: 30_000, startedAt: now(), disks: [{ path: '/data', freeBytes: 5, totalBytes: 10 }], details: { filesPending: 3 } });
     await bus.publish('heartbeat', { service: 'watcher', instance: 'pc1', version: '1', at: now(31_000), intervalMs: 30_000, startedAt: now(), disks: [{ path: '/data', freeBytes: 4, totalBytes: 10 }], details: { filesPending: 0 } });
+    await bus.publish('heartbeat', { service: 'uploader', instance: 'w1', version: '1', at: now(2000), intervalMs: 30_000, startedAt: now(), disks: [], details: {}, zones: [{ name: 'default', kind: 's3', bucket: 'raw', endpoint: 'http://minio:9000', prefix: 'lab' }] });
     await bus.js.publish(bus.subject('upload.done.ms1'), new TextEncoder().encode('not json'));
     const watcherRow = () => db.selectFrom('components').selectAll().where('service', '=', 'watcher').executeTakeFirst();
     await waitFor('component row', async () => (await watcherRow())?.last_seen_at.toISOString() === now(31_000));
     const component = (await watcherRow())!;
     expect(component.disks).toEqual([{ path: '/data', freeBytes: 4, totalBytes: 10 }]);
+    const zone = await waitFor('zone row', async () => db.selectFrom('zones').selectAll().executeTakeFirst());
+    expect(zone).toMatchObject({ name: 'default', kind: 's3', bucket: 'raw', endpoint: 'http://minio:9000', prefix: 'lab', reported_by: 'uploader/w1' });
     const dead = await waitFor('dead letter row', async () => db.selectFrom('dead_letters').selectAll().executeTakeFirst());
     expect(dead).toMatchObject({ subject: 'upload.done.ms1', reason: 'invalid', data: 'not json' });
   });

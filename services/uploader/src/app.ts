@@ -12,6 +12,7 @@ import {
   type EventOf,
   type Logger,
   type Subscription,
+  type ZoneConfig,
 } from '@ferry/common';
 import { openZoneWriter, type ZoneWriter } from './adapters/zone-writer.js';
 import type { UploaderConfig } from './config.js';
@@ -31,6 +32,13 @@ export interface UploaderDeps {
   progressIntervalMs?: number;
   /** Delays between tries, in ms. */
   backoffMs?: readonly number[];
+}
+
+/** What the uploader says of a zone in its heartbeats: where it is, never how to log in. */
+function publicZone(zone: ZoneConfig) {
+  return zone.kind === 'local'
+    ? { name: zone.name, kind: zone.kind, prefix: zone.prefix, dir: zone.dir }
+    : { name: zone.name, kind: zone.kind, prefix: zone.prefix, bucket: zone.bucket, endpoint: zone.endpoint, region: zone.region };
 }
 
 /** A running uploader. */
@@ -60,6 +68,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
     version: deps.version ?? '0.0.0',
     intervalMs: deps.heartbeatIntervalMs,
     details: () => ({ zone: writer.zone.name, ...counters }),
+    zones: () => [publicZone(writer.zone)],
   });
 
   async function handle(event: EventOf<'file.detected'>, attempt: number): Promise<void> {

@@ -100,6 +100,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002-zones': {
+    async up(db: Kysely<unknown>) {
+      // Reported by uploaders in their heartbeats (never with credentials), kept by the monitor.
+      await db.schema
+        .createTable('zones')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'text')
+        .addColumn('endpoint', 'text')
+        .addColumn('region', 'text')
+        .addColumn('prefix', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('dir', 'text')
+        .addColumn('reported_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** Supplies Ferry's migrations to Kysely's Migrator. */

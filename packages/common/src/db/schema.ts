@@ -87,6 +87,18 @@ export interface ApiTokensTable {
   revoked_at: Timestamp | null;
 }
 
+export interface ZonesTable {
+  name: string;
+  kind: 's3' | 'local';
+  bucket: string | null;
+  endpoint: string | null;
+  region: string | null;
+  prefix: string;
+  dir: string | null;
+  reported_by: string;
+  updated_at: Timestamp;
+}
+
 /** The PostgreSQL schema as Kysely sees it. The monitor owns the state tables. */
 export interface Database {
   files: FilesTable;
@@ -95,4 +107,5 @@ export interface Database {
   components: ComponentsTable;
   dead_letters: DeadLettersTable;
   api_tokens: ApiTokensTable;
+  zones: ZonesTable;
 }

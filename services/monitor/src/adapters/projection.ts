@@ -169,6 +169,23 @@ export class Projection {
       .values({ service: e.service, instance: e.instance, ...row })
       .onConflict((oc) => oc.columns(['service', 'instance']).doUpdateSet(row).where('components.last_seen_at', '<', new Date(e.at)))
       .execute();
+    for (const zone of e.zones ?? []) {
+      const values = {
+        kind: zone.kind,
+        bucket: zone.bucket ?? null,
+        endpoint: zone.endpoint ?? null,
+        region: zone.region ?? null,
+        prefix: zone.prefix,
+        dir: zone.dir ?? null,
+        reported_by: `${e.service}/${e.instance}`,
+        updated_at: e.at,
+      };
+      await this.db
+        .insertInto('zones')
+        .values({ name: zone.name, ...values })
+        .onConflict((oc) => oc.column('name').doUpdateSet(values).where('zones.updated_at', '<', new Date(e.at)))
+        .execute();
+    }
   }
 
   private async deadLetter(e: EventOf<'dead.letter'>): Promise<void> {
