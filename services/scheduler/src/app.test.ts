@@ -1,11 +1,11 @@
 import { getTracer, setupTelemetry, withSpan, type Telemetry } from '@ferry/common';
-import { testLogger, waitFor } from '@ferry/testkit';
+import { testLogger } from '@ferry/testkit';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler } from './app.js';
 import { jobIdFor } from './domain/pipeline.js';
-import { consumerCaughtUp, createHarness, testPipeline, type Harness } from './testing/harness.js';
+import { consumerCaughtUp, createHarness, testPipeline, type Harness, waitFor } from './testing/harness.js';
 
 let telemetry: Telemetry;
 beforeAll(() => {

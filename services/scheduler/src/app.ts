@@ -4,9 +4,13 @@ import type { RedisOptions } from 'ioredis';
 import { createJobProcessor, pipelinesByName } from './adapters/job-processor.js';
 import { createJobQueues, poolQueueName, type JobQueues } from './adapters/job-queues.js';
 import { redisOptionsFromUrl } from './adapters/redis.js';
+import { createCommandHandler } from './adapters/command-consumer.js';
 import { createUploadHandler } from './adapters/upload-consumer.js';
 import type { SchedulerConfig } from './config.js';
 import { createPipelineMatcher, type Pipeline } from './domain/pipeline.js';
+import type { PoolSettings } from './domain/pools.js';
+import { createOperations, type Operations } from './operations.js';
+import { opsTasksFromConfig, type OpsTasks } from './ops-tasks.js';
 
 /** A long-lived part of the service. */
 export interface Component {
@@ -29,6 +33,11 @@ export interface SchedulerOptions {
   maxDeliver?: number;
   /** Pauses before redeliveries, in ms (default 1 s, 5 s, 30 s, then every 60 s). */
   backoffMs?: readonly number[];
+  /**
+   * The pools' limits. The queueing side owns the limits across workers: it sets each
+   * pool's BullMQ global concurrency at start, and removes it when none is configured.
+   */
+  pools?: readonly PoolSettings[];
 }
 
 /** The queueing component: `upload.done` in, BullMQ jobs and `job.queued`/`job.skipped` out. */
@@ -46,6 +55,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     handle,
     async start() {
       if (subscription || stopped) return;
+      for (const pool of options.pools ?? []) await options.queues.limit(pool.name, pool.globalConcurrency);
       subscription = await options.bus.consume({
         stream: 'FILES',
         durable: options.durable ?? 'scheduler',
@@ -75,8 +85,16 @@ export interface JobWorkerOptions {
   /** BullMQ key prefix (`QUEUE_PREFIX`), the same as the scheduler's. */
   prefix: string;
   logger: Logger;
-  /** Jobs run at once per pool. */
+  /** Jobs run at once per pool, unless `pools` says otherwise for a pool. */
   concurrency: number;
+  /** Per-pool concurrency on this worker. */
+  pools?: readonly PoolSettings[];
+  /** How long a job's lock lasts without renewal; a worker that dies loses its jobs after this (default 30 s). */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Times a job may be recovered from a dead worker before it fails (default 2). */
+  maxStalledCount?: number;
   /** Reported as `worker` in job events (`FERRY_INSTANCE`). */
   instance: string;
   /** Instrument name to its folder on this host, for FERRY_FILE_PATH. */
@@ -126,7 +144,9 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
     },
     async start() {
       if (workers.length > 0 || stopPromise) return;
+      const poolSettings = new Map((options.pools ?? []).map((p) => [p.name, p]));
       for (const pool of new Set(options.pipelines.map((p) => p.pool))) {
+        const concurrency = poolSettings.get(pool)?.concurrency ?? options.concurrency;
         const worker = new Worker(
           poolQueueName(pool),
           async (job, token, signal) => {
@@ -137,14 +157,22 @@ export function createJobWorker(options: JobWorkerOptions): JobWorker {
               running--;
             }
           },
-          { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency, autorun: false },
+          {
+            connection: options.connection,
+            prefix: options.prefix,
+            concurrency,
+            autorun: false,
+            lockDuration: options.lockDurationMs ?? 30_000,
+            stalledInterval: options.stalledIntervalMs ?? 30_000,
+            maxStalledCount: options.maxStalledCount ?? 2,
+          },
         );
         worker.on('error', (err) => options.logger.error({ pool, err: errorMessage(err) }, 'job worker error'));
         workers.push(worker);
         loops.push(worker.run().catch((err: unknown) => options.logger.error({ pool, err: errorMessage(err) }, 'job worker stopped on an error')));
         await worker.waitUntilReady();
       }
-      options.logger.info({ pools: workers.map((w) => w.name), concurrency: options.concurrency }, 'job workers running');
+      options.logger.info({ pools: workers.map((w) => `${w.name}×${w.concurrency}`) }, 'job workers running');
     },
     stop() {
       stopPromise ??= (async () => {
@@ -172,8 +200,9 @@ export interface SchedulerServiceOptions {
 
 /**
  * The whole service as `main.ts` and local mode run it: bus, queues, the components
- * `SCHEDULER_MODE` asks for and a heartbeat. `stop()` works after a partial start, so
- * register it before calling `start()`.
+ * `SCHEDULER_MODE` asks for and a heartbeat. The queueing side (modes `all` and `queue`)
+ * also runs operator commands and the operations (backups, retention, canary). `stop()`
+ * works after a partial start, so register it before calling `start()`.
  */
 export function createSchedulerService(options: SchedulerServiceOptions): Component {
   const { config, logger } = options;
@@ -181,14 +210,20 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
   let queues: JobQueues | undefined;
   let scheduler: Scheduler | undefined;
   let worker: JobWorker | undefined;
+  let commands: Subscription | undefined;
+  let operations: Operations | undefined;
+  let tasks: OpsTasks | undefined;
   let heartbeat: HeartbeatPublisher | undefined;
   let stopPromise: Promise<void> | undefined;
 
   // Consumers first so nothing new arrives, NATS last so workers can still report.
   const steps: [string, () => Promise<void> | undefined][] = [
     ['consumer', () => scheduler?.stop()],
+    ['commands', () => commands?.stop()],
+    ['operations', () => operations?.stop()],
     ['job workers', () => worker?.stop()],
     ['heartbeat', () => heartbeat?.stop()],
+    ['operations resources', () => tasks?.close()],
     ['queues', () => queues?.close()],
     ['nats', () => bus?.close()],
   ];
@@ -200,25 +235,52 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
       await bus.ensureStreams();
       if (config.SCHEDULER_MODE === 'worker' && config.pipelines.length === 0) {
         // Not an error: the workers profile may be deployed before a pipeline is chosen.
-        logger.warn('no pipeline configured (PIPELINE_COMMAND is unset): this worker runs no jobs');
+        logger.warn('no pipeline configured (PIPELINES_FILE and PIPELINE_COMMAND are unset): this worker runs no jobs');
       }
       if (config.SCHEDULER_MODE !== 'queue' && config.pipelines.length > 0) {
         worker = createJobWorker({
           bus,
           pipelines: config.pipelines,
+          pools: config.pools,
           connection,
           prefix: config.QUEUE_PREFIX,
           logger: logger.child({ component: 'job-worker' }),
           concurrency: config.JOB_CONCURRENCY,
           instance: config.FERRY_INSTANCE,
           instrumentRoots: config.INSTRUMENT_ROOTS,
+          lockDurationMs: config.JOB_LOCK_DURATION,
+          stalledIntervalMs: config.JOB_STALLED_INTERVAL,
+          maxStalledCount: config.JOB_MAX_STALLED,
         });
         await worker.start();
       }
       if (config.SCHEDULER_MODE !== 'worker') {
         queues = createJobQueues({ connection, prefix: config.QUEUE_PREFIX, logger });
-        scheduler = createScheduler({ bus, queues, pipelines: config.pipelines, logger: logger.child({ component: 'consumer' }) });
+        scheduler = createScheduler({ bus, queues, pipelines: config.pipelines, pools: config.pools, logger: logger.child({ component: 'consumer' }) });
         await scheduler.start();
+        tasks = opsTasksFromConfig({ config, bus, logger: logger.child({ component: 'operations' }), version: options.version ?? '0.0.0' });
+        const ops = createOperations({ connection, prefix: config.QUEUE_PREFIX, logger: logger.child({ component: 'operations' }), schedules: tasks.schedules, handlers: tasks.handlers });
+        operations = ops;
+        await ops.start();
+        const handle = createCommandHandler({
+          bus,
+          queues,
+          pipelines: config.pipelines,
+          backupNow: tasks.backups ? (commandId) => ops.runNow('backup', 'backup', commandId, { kind: 'manual' }) : undefined,
+          logger: logger.child({ component: 'commands' }),
+        });
+        commands = await bus.consume({
+          stream: 'OPS',
+          durable: 'scheduler-commands',
+          filter: 'command.>',
+          events: ['command'],
+          concurrency: 4,
+          maxDeliver: 10,
+          backoffMs: [1000, 5000, 30_000],
+          handler: async (msg) => {
+            await handle(msg.event);
+          },
+        });
       }
       heartbeat = new HeartbeatPublisher({
         bus,
@@ -227,7 +289,7 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
         instance: config.FERRY_INSTANCE,
         version: options.version ?? '0.0.0',
         intervalMs: config.HEARTBEAT_INTERVAL,
-        details: () => ({ mode: config.SCHEDULER_MODE, pipelines: config.pipelines.length, runningJobs: worker?.running ?? 0 }),
+        details: () => ({ mode: config.SCHEDULER_MODE, pipelines: config.pipelines.length, runningJobs: worker?.running ?? 0, operations: tasks?.schedules.map((s) => s.id).join(',') ?? '' }),
       });
       heartbeat.start();
     },

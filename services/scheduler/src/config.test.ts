@@ -85,4 +85,41 @@ describe('loadConfig', () => {
       expect(issues).toContain(`${name}:`);
     }
   });
+
+  it('turns operations on only when configured, and names what is missing', () => {
+    const off = loadConfig(base);
+    expect(off.zones).toEqual({ default: undefined, scratch: undefined, backups: undefined });
+    expect(off.BACKUP_DATABASE_URL).toBeUndefined();
+    expect(off.CANARY_INTERVAL).toBeUndefined();
+    expect(off.BACKUP_HOURLY_CRON).toBe('0 * * * *');
+
+    const on = loadConfig({
+      ...base,
+      BACKUP_DATABASE_URL: 'postgres://ferry@db/ferry',
+      BACKUP_ZONE_BUCKET: 'lab-backups',
+      BACKUP_ZONE_REGION: 'auto',
+      BACKUP_NIGHTLY_CRON: 'off',
+      SCRATCH_ZONE_DIR: '/mnt/scratch',
+      SCRATCH_RETENTION: '3d',
+      CANARY_INTERVAL: '5m',
+      CANARY_DIR: '/data/canary',
+    });
+    expect(on.zones.backups).toMatchObject({ name: 'backups', kind: 's3', bucket: 'lab-backups', region: 'auto' });
+    expect(on.zones.scratch).toEqual({ name: 'scratch', kind: 'local', dir: '/mnt/scratch', prefix: '' });
+    expect(on.BACKUP_NIGHTLY_CRON).toBeNull();
+    expect(on.SCRATCH_RETENTION).toBe(3 * 86_400_000);
+    expect(on.CANARY_INTERVAL).toBe(300_000);
+
+    // Cross-setting rules are checked once every variable parses on its own.
+    const issues = configError({ ...base, BACKUP_DATABASE_URL: 'postgres://db/ferry', CANARY_INTERVAL: '5m', SCRATCH_ZONE_KIND: 'local', SCRATCH_ZONE_BUCKET: 'b' }).issues.join('\n');
+    for (const name of ['CANARY_DIR', 'SCRATCH_ZONE_DIR']) expect(issues).toContain(`${name}:`);
+    expect(configError({ ...base, BACKUP_DATABASE_URL: 'postgres://db/ferry', CANARY_DIR: '/x' }).issues.join('\n')).toContain('BACKUP_ZONE_BUCKET: required with BACKUP_DATABASE_URL');
+    expect(configError({ ...base, RETENTION_CRON: 'hourly', BACKUP_TZ: 'UTC' }).issues.join('\n')).toContain('RETENTION_CRON: must be a cron pattern');
+  });
+
+  it('applies a global limit to the shorthand pipeline\'s pool', () => {
+    const c = loadConfig({ ...base, PIPELINE_COMMAND: 'true', PIPELINE_POOL: 'gpu', JOB_CONCURRENCY: '2', JOB_GLOBAL_CONCURRENCY: '3' });
+    expect(c.pools).toEqual([{ name: 'gpu', concurrency: 2, globalConcurrency: 3 }]);
+    expect(loadConfig({ ...base, PIPELINE_COMMAND: 'true' }).pools).toEqual([{ name: 'default', concurrency: 2 }]);
+  });
 });

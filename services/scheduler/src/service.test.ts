@@ -1,12 +1,12 @@
 import { Bus, type Received } from '@ferry/common';
-import { isolate, testLogger, waitFor, type Isolated } from '@ferry/testkit';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { isolate, testLogger, type Isolated } from '@ferry/testkit';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSchedulerService, type Component } from './app.js';
 import { loadConfig } from './config.js';
-import { createHarness, storedFile, testPipeline, type Harness } from './testing/harness.js';
+import { createHarness, storedFile, testPipeline, type Harness, waitFor } from './testing/harness.js';
 
 describe('job worker resilience', () => {
   const harnesses: Harness[] = [];
@@ -19,7 +19,8 @@ describe('job worker resilience', () => {
     harnesses.push(h);
     const first = await h.startWorker();
     await h.bus.publish('upload.done', await h.storedFile('long.raw', 'x'));
-    await waitFor('the first worker running the command', () => first.running === 1);
+    // The command itself must have started: stopping earlier puts the job back before it ran.
+    await waitFor('the first worker running the command', async () => first.running === 1 && (await stat(join(h.dir, 'long.raw.ran')).then(() => true, () => false)));
 
     const stopping = Date.now();
     await first.stop();

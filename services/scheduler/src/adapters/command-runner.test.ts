@@ -1,9 +1,10 @@
-import { waitFor } from '@ferry/testkit';
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCommand } from './command-runner.js';
+import { waitFor } from '../testing/harness.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 

@@ -14,11 +14,12 @@ import {
 } from '@ferry/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { buildCommandEnv } from '../domain/command-env.js';
-import { describeFailure, isFinalAttempt, reportedExitCode, succeeded } from '../domain/job-outcome.js';
+import { describeFailure, isFinalAttempt, reportedExitCode, succeeded, type CommandResult } from '../domain/job-outcome.js';
 import type { Pipeline } from '../domain/pipeline.js';
 import { runCommand } from './command-runner.js';
 import { jobDataSchema, type PendingOutcome } from './job-queues.js';
 import { publishWithRetry } from './publish-retry.js';
+import { runSlurmJob } from './slurm-runner.js';
 
 /** A try whose command failed; BullMQ retries it while attempts are left. */
 export class CommandFailedError extends FerryError {}
@@ -74,8 +75,9 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
     }
     const data = parsed.data;
     const jobId = job.id ?? '';
-    const attempt = job.attemptsMade + 1;
-    const final = isFinalAttempt(attempt, job.opts.attempts ?? 1);
+    // Numbers run on across an operator's retry; the limit counts tries in this series only.
+    const attempt = data.attemptBase + job.attemptsMade + 1;
+    const final = isFinalAttempt(job.attemptsMade + 1, job.opts.attempts ?? 1);
     const logger = options.logger.child({ jobId, pipeline: data.pipeline, attempt });
     const base = { jobId, fileId: data.fileId, pipeline: data.pipeline, instrument: data.instrument, sha256: data.sha256, attempt, worker: options.instance };
 
@@ -144,19 +146,39 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
       if (!root) logger.warn({ instrument: data.instrument }, 'no local folder for this instrument (INSTRUMENT_ROOTS, or the watcher\'s folder); FERRY_FILE_PATH is not set');
 
       const env = buildCommandEnv({
-        base: options.baseEnv ?? process.env,
+        // A cluster job gets Ferry's variables only: the worker's environment means nothing there.
+        base: pipeline.slurm ? {} : (options.baseEnv ?? process.env),
         job: { ...data, jobId, attempt },
         localPath,
         traceparent: injectTraceContext({}).traceparent,
       });
+      env.FERRY_WORKER = options.instance;
       logger.info('job started');
-      const result = await runCommand({
-        command: pipeline.command,
-        env,
-        timeoutMs: pipeline.timeoutMs,
-        signal: cancel ? AbortSignal.any([options.stopping, cancel]) : options.stopping,
-        killGraceMs: options.killGraceMs,
-      });
+      let result: CommandResult;
+      if (pipeline.slurm) {
+        const resume = data.slurmJob?.attempt === attempt ? data.slurmJob : undefined;
+        result = await runSlurmJob({
+          settings: pipeline.slurm,
+          env,
+          jobName: `ferry-${data.pipeline}`,
+          timeoutMs: pipeline.timeoutMs,
+          stopping: options.stopping,
+          cancel,
+          resume,
+          onSubmitted: (submitted) => job.updateData({ ...data, slurmJob: { ...submitted, attempt } }),
+          logger,
+        });
+      } else if (pipeline.command) {
+        result = await runCommand({
+          command: pipeline.command,
+          env,
+          timeoutMs: pipeline.timeoutMs,
+          signal: cancel ? AbortSignal.any([options.stopping, cancel]) : options.stopping,
+          killGraceMs: options.killGraceMs,
+        });
+      } else {
+        return fail(`pipeline ${data.pipeline} has neither a command nor a slurm section`, null, true);
+      }
 
       if (result.end.kind === 'aborted' && options.stopping.aborted) return putBack(0, 'worker stopped while the command ran');
       if (succeeded(result)) {

@@ -41,6 +41,15 @@ export const jobDataSchema = z.object({
    * the report instead of losing it or running the command again.
    */
   pendingOutcome: doneOrFailedOutcome.optional(),
+  /**
+   * Tries made before an operator's retry started this attempt series; reported attempt
+   * numbers continue from it, so every try keeps its own event ids.
+   */
+  attemptBase: z.number().int().nonnegative().default(0),
+  /** The `command.retry` that started the current series; a redelivered command finds it here. */
+  retryCommandId: z.string().optional(),
+  /** A submitted Slurm job, so a worker taking the job over polls it instead of submitting again. */
+  slurmJob: z.object({ id: z.string().min(1), attempt: z.number().int().positive(), output: z.string(), submittedAt: z.string() }).optional(),
 });
 /** What a queued job carries; see {@link jobDataSchema}. */
 export type JobData = z.infer<typeof jobDataSchema>;
@@ -63,6 +72,7 @@ export function jobDataFor(event: EventOf<'upload.done'>, pipeline: { name: stri
     storedAt: event.storedAt,
     queuedAt,
     trace,
+    attemptBase: 0,
   };
 }
 
@@ -86,10 +96,30 @@ export interface JobQueues {
   add(pool: string, jobId: string, data: JobData, retry: RetryPolicy): Promise<void>;
   /** The job's state, or 'unknown' when there is no such job (never queued, or expired). */
   state(pool: string, jobId: string): Promise<JobState | 'unknown'>;
+  /** Applies a pool's limit across all workers (BullMQ global concurrency); removes it when unset. */
+  limit(pool: string, globalConcurrency: number | undefined): Promise<void>;
+  /**
+   * Starts a new attempt series of a failed job for an operator's retry. `announce` runs
+   * before the job can run again (so `job.queued` precedes the worker's `job.started` on
+   * the stream); when it throws, nothing changes. Returns what happened.
+   */
+  retry(pool: string, jobId: string, commandId: string, announce: (data: JobData, attempt: number) => Promise<void>): Promise<RetryOutcome>;
   /** Waiting, active, delayed, failed and completed counts per pool, for heartbeats and tests. */
   counts(): Promise<Record<string, Record<string, number>>>;
   /** Closes every queue; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** What {@link JobQueues.retry} did. */
+export type RetryOutcome =
+  | { kind: 'retried'; attempt: number; data: JobData }
+  | { kind: 'already-retried' }
+  | { kind: 'not-failed'; state: JobState | 'unknown' };
+
+/** Applies or removes a queue's global concurrency. */
+export async function applyGlobalConcurrency(queue: Queue, globalConcurrency: number | undefined): Promise<void> {
+  if (globalConcurrency) await queue.setGlobalConcurrency(globalConcurrency);
+  else await queue.removeGlobalConcurrency();
 }
 
 /** Creates the producer side of the pools. */
@@ -123,6 +153,24 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     },
     state(pool, jobId) {
       return queue(pool).getJobState(jobId);
+    },
+    limit(pool, globalConcurrency) {
+      return applyGlobalConcurrency(queue(pool), globalConcurrency);
+    },
+    async retry(pool, jobId, commandId, announce) {
+      const job = await queue(pool).getJob(jobId);
+      if (!job) return { kind: 'not-failed', state: 'unknown' };
+      const parsed = jobDataSchema.safeParse(job.data);
+      if (parsed.success && parsed.data.retryCommandId === commandId) return { kind: 'already-retried' };
+      const state = await job.getState();
+      if (state !== 'failed' || !parsed.success) return { kind: 'not-failed', state };
+      const { pendingOutcome: _done, slurmJob: _submitted, ...rest } = parsed.data;
+      const data: JobData = { ...rest, attemptBase: rest.attemptBase + job.attemptsMade, retryCommandId: commandId, queuedAt: new Date().toISOString() };
+      await announce(data, data.attemptBase + 1);
+      await job.updateData(data);
+      // A fresh series: BullMQ counts tries from zero again, with the pipeline's backoff.
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return { kind: 'retried', attempt: data.attemptBase + 1, data };
     },
     async counts() {
       const out: Record<string, Record<string, number>> = {};

@@ -21,7 +21,7 @@ export type UploadHandler = (event: EventOf<'upload.done'>) => Promise<void>;
 export function createUploadHandler(options: UploadHandlerOptions): UploadHandler {
   return async (event) => {
     const logger = options.logger.child({ fileId: event.fileId, instrument: event.instrument });
-    const matched = options.matcher({ instrument: event.instrument, path: event.path });
+    const matched = options.matcher({ instrument: event.instrument, path: event.path, zone: event.zone });
     if (matched.length === 0) {
       await options.bus.publish('job.skipped', {
         fileId: event.fileId,

@@ -5,7 +5,11 @@ export type CommandEnd =
   | { kind: 'timed-out'; timeoutMs: number }
   | { kind: 'spawn-failed'; message: string }
   /** Stopped by the worker (shutdown or cancellation), not by the command's own doing. */
-  | { kind: 'aborted'; reason: string };
+  | { kind: 'aborted'; reason: string }
+  /** A cluster job that ended other than by its script's exit: cancelled, out of memory, node failure. */
+  | { kind: 'cluster-ended'; state: string; exitCode: number | null }
+  /** The job could not be submitted or followed (ssh or the cluster refused). */
+  | { kind: 'submit-failed'; message: string };
 
 /** The end of a run together with what it printed last and how long it took. */
 export interface CommandResult {
@@ -22,7 +26,9 @@ export function succeeded(result: CommandResult): boolean {
 
 /** The exit code a `job.failed` event reports: null when the command did not exit by itself. */
 export function reportedExitCode(end: CommandEnd): number | null {
-  return end.kind === 'exited' ? end.exitCode : null;
+  if (end.kind === 'exited') return end.exitCode;
+  if (end.kind === 'cluster-ended') return end.exitCode;
+  return null;
 }
 
 /**
@@ -47,6 +53,10 @@ function failureReason(end: CommandEnd): string {
       return `could not start the command: ${end.message}`;
     case 'aborted':
       return `stopped: ${end.reason}`;
+    case 'cluster-ended':
+      return `Slurm job ended ${end.state}${end.exitCode !== null ? ` with exit code ${end.exitCode}` : ''}`;
+    case 'submit-failed':
+      return `could not run the Slurm job: ${end.message}`;
   }
 }
 

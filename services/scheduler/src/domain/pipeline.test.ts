@@ -69,6 +69,13 @@ describe('createPipelineMatcher', () => {
     expect(match({ instrument: 'scope', path: 'img.tif' }).map((p) => p.name)).toEqual(['tiff']);
   });
 
+  it('matches the zone the file was stored in when the pipeline names zones', () => {
+    const match = createPipelineMatcher([pipeline('scratch-only', { instruments: [], zones: ['scratch'] }), pipeline('anywhere', { instruments: [], zones: [] })]);
+    expect(match({ instrument: 'ms1', path: 'x.raw', zone: 'scratch' }).map((p) => p.name)).toEqual(['scratch-only', 'anywhere']);
+    expect(match({ instrument: 'ms1', path: 'x.raw', zone: 'default' }).map((p) => p.name)).toEqual(['anywhere']);
+    expect(match({ instrument: 'ms1', path: 'x.raw' }).map((p) => p.name)).toEqual(['anywhere']);
+  });
+
   it('matches nothing when there are no pipelines', () => {
     expect(createPipelineMatcher([])({ instrument: 'ms1', path: 'x' })).toEqual([]);
   });

@@ -10,6 +10,28 @@ export interface PipelineMatch {
    * file name only, so `*.raw` matches `2024/run-1.raw`.
    */
   pathPattern?: string | undefined;
+  /** Zone names the file must be stored in; empty or unset means any zone. */
+  zones?: readonly string[] | undefined;
+}
+
+/** Where a pipeline's jobs run when they go to a Slurm cluster instead of a local command. */
+export interface SlurmSettings {
+  /** The login node that runs `sbatch`, `squeue`, `sacct` and `scancel`. */
+  host: string;
+  port: number;
+  user?: string | undefined;
+  /** Private key for `ssh -i`; the ssh client's defaults when unset. */
+  identityFile?: string | undefined;
+  /** known_hosts file with the login node's key; the user's own when unset. Host keys are always checked. */
+  knownHostsFile?: string | undefined;
+  /** The batch script. Ferry inserts `export FERRY_…=…` lines after its `#!` and `#SBATCH` header. */
+  script: string;
+  /** Extra `sbatch` arguments, e.g. `--partition=short`. */
+  sbatchArgs: readonly string[];
+  /** Remote folder (relative to the remote home, or absolute) for the jobs' output files. */
+  workDir: string;
+  /** Time between two `squeue` checks. */
+  pollIntervalMs: number;
 }
 
 /**
@@ -24,13 +46,18 @@ export interface Pipeline {
   /** The BullMQ queue (and worker group) the jobs go to. */
   pool: string;
   match: PipelineMatch;
-  /** Run with `sh -c`. */
-  command: string;
+  /** Run with `sh -c` on the worker. Exactly one of `command` and `slurm` is set. */
+  command?: string | undefined;
+  /** Submitted to a Slurm cluster over SSH instead. */
+  slurm?: SlurmSettings | undefined;
   /** Tries in total, the first included. */
   attempts: number;
   /** Delay before the first retry; it doubles on each further retry. */
   backoffMs: number;
-  /** After this long the command's process group is killed and the try counts as failed. */
+  /**
+   * After this long the command's process group is killed (a Slurm job is cancelled with
+   * `scancel`) and the try counts as failed.
+   */
   timeoutMs: number;
 }
 
@@ -38,6 +65,7 @@ export interface Pipeline {
 export interface MatchSubject {
   instrument: string;
   path: string;
+  zone?: string | undefined;
 }
 
 /** Tests whether a relative path matches a pipeline's path pattern. */
@@ -103,10 +131,16 @@ export function createPipelineMatcher(pipelines: readonly Pipeline[]): PipelineM
     pipeline,
     instruments: new Set(pipeline.match.instruments),
     path: pipeline.match.pathPattern ? compilePathPattern(pipeline.match.pathPattern) : undefined,
+    zones: new Set(pipeline.match.zones ?? []),
   }));
   return (file) =>
     compiled
-      .filter((c) => (c.instruments.size === 0 || c.instruments.has(file.instrument)) && (!c.path || c.path(file.path)))
+      .filter(
+        (c) =>
+          (c.instruments.size === 0 || c.instruments.has(file.instrument)) &&
+          (c.zones.size === 0 || (file.zone !== undefined && c.zones.has(file.zone))) &&
+          (!c.path || c.path(file.path)),
+      )
       .map((c) => c.pipeline);
 }
 

@@ -1,5 +1,5 @@
 import { Bus, contentKey, fileIdFor, type EventOf, type Received } from '@ferry/common';
-import { isolate, testLogger, type Isolated } from '@ferry/testkit';
+import { isolate, testLogger, waitFor as waitWithin, type Isolated } from '@ferry/testkit';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { createJobQueues, type JobQueues } from '../adapters/job-queues.js';
 import { redisOptionsFromUrl } from '../adapters/redis.js';
 import { createJobWorker, createScheduler, type JobWorker, type JobWorkerOptions, type Scheduler } from '../app.js';
 import type { Pipeline } from '../domain/pipeline.js';
+import type { PoolSettings } from '../domain/pools.js';
 
 /** Events a test watches on the JOBS stream. */
 export type JobEventName = 'job.queued' | 'job.started' | 'job.done' | 'job.failed' | 'job.skipped';
@@ -38,7 +39,7 @@ export function testPipeline(command: string, overrides: Partial<Pipeline> = {})
 }
 
 /** Sets up a harness; `worker: false` leaves job workers to the test. */
-export async function createHarness(pipelines: Pipeline[], options: { worker?: boolean } = {}): Promise<Harness> {
+export async function createHarness(pipelines: Pipeline[], options: { worker?: boolean; pools?: PoolSettings[] } = {}): Promise<Harness> {
   const iso = await isolate('sched');
   const logger = testLogger('scheduler');
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sched-'));
@@ -57,7 +58,7 @@ export async function createHarness(pipelines: Pipeline[], options: { worker?: b
   });
   const connection = redisOptionsFromUrl(iso.redisUrl);
   const queues = createJobQueues({ connection, prefix: iso.queuePrefix, logger });
-  const scheduler = createScheduler({ bus, queues, pipelines, logger, backoffMs: [50] });
+  const scheduler = createScheduler({ bus, queues, pipelines, pools: options.pools, logger, backoffMs: [50] });
   const workers: JobWorker[] = [];
 
   const startWorker = async (overrides: Partial<JobWorkerOptions> = {}): Promise<JobWorker> => {
@@ -125,4 +126,12 @@ export async function storedFile(dir: string, path: string, content: string, zon
 export async function consumerCaughtUp(bus: Bus, durable = 'scheduler'): Promise<boolean> {
   const info = await bus.jsm.consumers.info(bus.streamName('FILES'), durable);
   return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0;
+}
+
+/**
+ * The test kit's `waitFor` with a 30 s default deadline: the machine running the tests
+ * is shared, and a job's chain (bus, Redis, a shell) can be slow under load.
+ */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  return waitWithin(what, check, { timeoutMs: 30_000, ...options });
 }
