@@ -339,6 +339,27 @@ export function fileIdFor(instrument: string, path: string, sha256: string): str
   return createHash('sha256').update(`${instrument}\0${path}\0${sha256}`).digest('hex').slice(0, 32);
 }
 
+/**
+ * The canonical form of a folder acquisition's manifest, the bytes its address is the
+ * SHA-256 of: the UTF-8 JSON (no whitespace) of the array of members sorted by the
+ * UTF-8 bytes of `path`, each written as `{"path":…,"size":…,"sha256":…}` in that key
+ * order. `path` is relative to the folder, with forward slashes. Both the watcher (which
+ * announces the digest) and the uploader (which stores the manifest object under it)
+ * use this function, so the two can never disagree. Throws on a duplicate path.
+ */
+export function canonicalManifest(entries: readonly ManifestEntry[]): string {
+  const sorted = [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.path === sorted[i - 1]!.path) throw new Error(`manifest lists ${sorted[i]!.path} twice`);
+  }
+  return JSON.stringify(sorted.map((e) => ({ path: e.path, size: e.size, sha256: e.sha256 })));
+}
+
+/** The address of a folder acquisition: SHA-256 (hex) of {@link canonicalManifest}. */
+export function manifestDigest(entries: readonly ManifestEntry[]): string {
+  return createHash('sha256').update(canonicalManifest(entries), 'utf8').digest('hex');
+}
+
 /** The content address of a blob: `sha256/<ab>/<cd>/<hash>`, under an optional prefix. */
 export function contentKey(sha256: string, prefix = ''): string {
   const key = `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;

@@ -16,10 +16,12 @@ export { createDatabase, migrateToLatest, MigrationError, type DatabaseOptions }
 export { FILE_STATUSES, type Database, type FileStatus } from './db/schema.js';
 export { ConfigError, errorMessage, FerryError, isPermanent, PermanentError } from './errors.js';
 export {
+  canonicalManifest,
   contentKey,
   EVENTS,
   eventForSubject,
   fileIdFor,
+  manifestDigest,
   STREAMS,
   subjectMatches,
   subjectToken,

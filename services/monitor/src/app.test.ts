@@ -37,8 +37,8 @@ describe('monitor projection against real NATS and PostgreSQL', () => {
     await bus.ensureStreams();
     const db: Kysely<Database> = createDatabase({ url: iso.databaseUrl, maxConnections: 4 });
     const monitors: Monitor[] = [];
-    const start = async (durablePrefix = 'monitor') => {
-      const m = createMonitor({ bus, db, logger, instance: 'test', durablePrefix });
+    const start = async (durablePrefix = 'monitor', alerting?: false) => {
+      const m = createMonitor({ bus, db, logger, instance: 'test', durablePrefix, ...(alerting === false ? { alerting } : {}) });
       monitors.push(m);
       await m.start();
       return m;
@@ -55,6 +55,8 @@ describe('monitor projection against real NATS and PostgreSQL', () => {
     files: await db.selectFrom('files').selectAll().orderBy('id').execute(),
     events: await db.selectFrom('file_events').select(['file_id', 'event_id', 'event', 'status', 'at', 'instance', 'details']).orderBy('event_id').execute(),
     jobs: await db.selectFrom('jobs').selectAll().orderBy('id').execute(),
+    backups: await db.selectFrom('backups').selectAll().orderBy('id').execute(),
+    disks: await db.selectFrom('disk_samples').selectAll().orderBy(['instance', 'bucket_at']).execute(),
   });
 
   it('projects a file through its life, with a timeline, and a replay changes nothing', async () => {
@@ -124,5 +126,61 @@ describe('monitor projection against real NATS and PostgreSQL', () => {
     expect(zone).toMatchObject({ name: 'default', kind: 's3', bucket: 'raw', endpoint: 'http://minio:9000', prefix: 'lab', reported_by: 'uploader/w1' });
     const dead = await waitFor('dead letter row', async () => db.selectFrom('dead_letters').selectAll().executeTakeFirst());
     expect(dead).toMatchObject({ subject: 'upload.done.ms1', reason: 'invalid', data: 'not json' });
+  });
+
+  it('gives the same rows with two instances sharing the work on shuffled events, and on a replay', async () => {
+    const { bus, db, start } = await setup();
+    const events: { name: 'file.detected' | 'upload.done' | 'upload.failed' | 'job.queued' | 'job.started' | 'job.failed' | 'job.done' | 'heartbeat' | 'backup.completed'; event: unknown }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const d = detected(`batch/run-${i}.raw`);
+      const job = { jobId: `p-v1-${d.fileId}`, fileId: d.fileId, pipeline: 'p', instrument: 'ms1', sha256: hash, attempt: 1 };
+      events.push({ name: 'file.detected', event: d });
+      if (i % 4 === 3) {
+        events.push({ name: 'upload.failed', event: { fileId: d.fileId, instrument: 'ms1', path: d.path, sha256: hash, error: 'timeout', attempt: 1, final: false, failedAt: now(1500), uploader: 'u1' } });
+        events.push({ name: 'upload.failed', event: { fileId: d.fileId, instrument: 'ms1', path: d.path, sha256: hash, error: 'denied', attempt: 2, final: true, failedAt: now(1800), uploader: 'u1' } });
+        continue;
+      }
+      events.push({ name: 'upload.done', event: { fileId: d.fileId, instrument: 'ms1', path: d.path, size: 42, sha256: hash, zone: 'default', key: `k${i}`, existed: false, storedAt: now(2000), durationMs: 5, uploader: 'u1' } });
+      events.push({ name: 'job.queued', event: { ...job, at: now(3000) } });
+      events.push({ name: 'job.started', event: { ...job, at: now(4000), worker: 'w1' } });
+      events.push({ name: 'job.failed', event: { ...job, at: now(5000), exitCode: 1, error: 'exit code 1', final: i % 4 === 2 } });
+      if (i % 4 !== 2) {
+        events.push({ name: 'job.started', event: { ...job, attempt: 2, at: now(6000), worker: 'w2' } });
+        events.push({ name: 'job.done', event: { ...job, attempt: 2, at: now(7000), exitCode: 0, durationMs: 1000 } });
+      }
+    }
+    for (let k = 0; k < 12; k++) {
+      events.push({ name: 'heartbeat', event: { service: 'watcher', instance: 'pc9', version: '1', at: now(k * 60_000), intervalMs: 60_000, startedAt: now(), disks: [{ path: '/data', freeBytes: 1000 - k, totalBytes: 2000 }], details: {} } });
+    }
+    events.push({ name: 'backup.completed', event: { backupId: 'b1', database: 'ferry', zone: 'default', key: 'backups/b1', size: 10, sha256: hash, verified: true, tables: { files: { source: 8, restored: 8 } }, startedAt: now(), finishedAt: now(9000) } });
+    // A fixed shuffle, so a failure can be replayed.
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (let i = events.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [events[i], events[j]] = [events[j]!, events[i]!];
+    }
+    const a = await start('shared', false);
+    const b = await start('shared', false);
+    for (const e of events) await bus.publish(e.name, e.event as never);
+    const fileEvents = events.filter((e) => e.name !== 'heartbeat' && e.name !== 'backup.completed').length;
+    await waitFor('every event projected', async () => (await db.selectFrom('file_events').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n >= fileEvents && (await db.selectFrom('backups').selectAll().execute()).length === 1, { timeoutMs: 20_000 });
+    await waitFor('heartbeats projected', async () => (await db.selectFrom('components').select('last_seen_at').where('instance', '=', 'pc9').executeTakeFirst())?.last_seen_at.toISOString() === now(11 * 60_000));
+    expect(a.stats().projected).toBeGreaterThan(0);
+    expect(b.stats().projected).toBeGreaterThan(0);
+    const shared = await snapshot(db);
+    expect(shared.files.map((f) => [f.path, f.status, f.failed_step, f.key])).toEqual(
+      expect.arrayContaining([
+        ['batch/run-0.raw', 'done', null, 'k0'],
+        ['batch/run-2.raw', 'failed', 'job:p', 'k2'],
+        ['batch/run-3.raw', 'failed', 'upload', null],
+      ]),
+    );
+    expect(shared.jobs.map((j) => j.status).sort()).toEqual(['done', 'done', 'done', 'done', 'failed', 'failed']);
+    // One sample per 5 minutes: the earliest heartbeat of each bucket, whatever the order.
+    expect(shared.disks.map((d) => d.free_bytes)).toEqual([1000, 995, 990]);
+    const replay = await start('replay', false);
+    await waitFor('the replay to catch up', () => replay.stats().projected >= events.length, { timeoutMs: 20_000 });
+    expect(await snapshot(db)).toEqual(shared);
   });
 });

@@ -11,6 +11,8 @@ import {
 } from '@ferry/common';
 import type { Kysely } from 'kysely';
 import { Projection } from './adapters/projection.js';
+import { AlertEngine, type AlertingOptions } from './alerting.js';
+import { defaultAlertSettings } from './domain/settings.js';
 
 /** What {@link createMonitor} needs. */
 export interface MonitorDeps {
@@ -22,6 +24,13 @@ export interface MonitorDeps {
   heartbeatIntervalMs?: number;
   /** Durable consumer names start with this; instances sharing it share the work. */
   durablePrefix?: string;
+  /**
+   * Messages projected at once per stream (default 4). Safe because the projection is
+   * order-independent and serialises each file with a lock; OPS stays at one.
+   */
+  projectionConcurrency?: number;
+  /** Rules, lifecycle and notifications; on by default with no receivers. `false` turns alerting off. */
+  alerting?: AlertingOptions | false;
 }
 
 /** A running monitor. */
@@ -29,6 +38,8 @@ export interface Monitor {
   start(): Promise<void>;
   stop(): Promise<void>;
   stats(): { projected: number; failed: number };
+  /** The alert engine, when alerting is on. */
+  readonly alerts: AlertEngine | undefined;
 }
 
 const PROJECTED_STREAMS: readonly StreamName[] = ['FILES', 'JOBS', 'OPS', 'HEARTBEATS', 'DLQ'];
@@ -43,8 +54,20 @@ function eventsOf(stream: StreamName): EventName[] {
  */
 export function createMonitor(deps: MonitorDeps): Monitor {
   const { bus, logger } = deps;
-  const projection = new Projection(deps.db);
+  const settings = deps.alerting ? (deps.alerting.settings ?? defaultAlertSettings()) : defaultAlertSettings();
+  const projection = new Projection(deps.db, { diskSampleEveryMs: settings.disk.forecast.sampleEvery });
   const subscriptions: Subscription[] = [];
+  const durable = (stream: StreamName) => `${deps.durablePrefix ?? 'monitor'}-${stream.toLowerCase()}`;
+  // Where each stream ended when this instance started: rules wait until the projection got there.
+  const startSeq = new Map<StreamName, number>();
+  const caughtUp = async (): Promise<boolean> => {
+    for (const [stream, seq] of startSeq) {
+      const info = await bus.jsm.consumers.info(bus.streamName(stream), durable(stream));
+      if (info.num_pending > 0 && info.ack_floor.stream_seq < seq) return false;
+    }
+    return true;
+  };
+  const alerts = deps.alerting === false ? undefined : new AlertEngine({ db: deps.db, bus, logger, options: { ...(deps.alerting ?? {}), settings }, caughtUp });
   let progress: { stop(): void } | undefined;
   const counters = { projected: 0, failed: 0 };
   const heartbeat = new HeartbeatPublisher({
@@ -54,19 +77,21 @@ export function createMonitor(deps: MonitorDeps): Monitor {
     instance: deps.instance,
     version: deps.version ?? '0.0.0',
     intervalMs: deps.heartbeatIntervalMs,
-    details: () => ({ ...counters }),
+    details: () => ({ ...counters, leader: alerts?.leader.isLeader() ?? false }),
   });
 
   return {
+    alerts,
     stats: () => ({ ...counters }),
     async start() {
       for (const stream of PROJECTED_STREAMS) {
+        const info = await bus.jsm.streams.info(bus.streamName(stream));
+        startSeq.set(stream, info.state.last_seq);
         const sub = await bus.consume({
           stream,
-          durable: `${deps.durablePrefix ?? 'monitor'}-${stream.toLowerCase()}`,
+          durable: durable(stream),
           events: eventsOf(stream),
-          // One at a time per stream keeps each stream's order; streams run side by side.
-          concurrency: 1,
+          concurrency: stream === 'OPS' ? 1 : Math.max(1, deps.projectionConcurrency ?? 4),
           maxDeliver: 10,
           backoffMs: [500, 2000, 10_000, 30_000],
           handler: async (msg) => {
@@ -85,8 +110,10 @@ export function createMonitor(deps: MonitorDeps): Monitor {
         projection.uploading(event.fileId, event.at).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'progress not projected'));
       });
       heartbeat.start();
+      alerts?.start();
     },
     async stop() {
+      await alerts?.stop();
       progress?.stop();
       progress = undefined;
       await Promise.allSettled(subscriptions.splice(0).map((s) => s.stop()));

@@ -1,11 +1,13 @@
 import {
   Bus,
+  canonicalManifest,
   contentKey,
   errorMessage,
   getTracer,
   HeartbeatPublisher,
   instrumentFilePath,
   isPermanent,
+  manifestDigest,
   META,
   PermanentError,
   withSpan,
@@ -14,8 +16,15 @@ import {
   type Subscription,
   type ZoneConfig,
 } from '@ferry/common';
+import { posix } from 'node:path';
+import { openKvResumeStore, type ResumeStore } from './adapters/resume-store.js';
+import { describeStoreError } from './adapters/s3-writer.js';
+import { UploadInterruptedError, type StoreResult } from './adapters/store-request.js';
+import { Sweeper } from './adapters/sweeper.js';
 import { openZoneWriter, type ZoneWriter } from './adapters/zone-writer.js';
 import type { UploaderConfig } from './config.js';
+import { Semaphore, TokenBucket } from './domain/limits.js';
+import type { ZoneSettings } from './domain/zones-file.js';
 
 /** What {@link createUploader} needs. */
 export interface UploaderDeps {
@@ -23,15 +32,33 @@ export interface UploaderDeps {
   logger: Logger;
   config: Pick<
     UploaderConfig,
-    'zone' | 'partSizeBytes' | 'UPLOAD_QUEUE_SIZE' | 'UPLOAD_CONCURRENCY' | 'UPLOAD_ATTEMPTS' | 'INSTRUMENT_ROOTS' | 'UPLOAD_DURABLE' | 'FERRY_INSTANCE'
+    | 'zones'
+    | 'defaultZone'
+    | 'instruments'
+    | 'partSizeBytes'
+    | 'UPLOAD_QUEUE_SIZE'
+    | 'UPLOAD_CONCURRENCY'
+    | 'UPLOAD_ATTEMPTS'
+    | 'INSTRUMENT_ROOTS'
+    | 'UPLOAD_DURABLE'
+    | 'FERRY_INSTANCE'
+    | 'UPLOAD_ORPHAN_AGE'
+    | 'UPLOAD_SWEEP_INTERVAL'
+    | 'UPLOAD_ACK_WAIT'
+    | 'UPLOAD_REQUEST_TIMEOUT'
   >;
-  /** Replaces the zone's writer (tests inject failing stores). */
+  /** Replaces a zone's writer (tests inject failing stores); matched by zone name. */
   writer?: ZoneWriter;
+  writers?: readonly ZoneWriter[];
+  /** Where interrupted uploads are remembered; default: NATS KV `<prefix>_uploads`. */
+  resume?: ResumeStore;
   version?: string;
   heartbeatIntervalMs?: number;
   progressIntervalMs?: number;
   /** Delays between tries, in ms. */
   backoffMs?: readonly number[];
+  /** How long an upload's owner may stay silent before another uploader continues it (default: UPLOAD_ACK_WAIT). */
+  leaseMs?: number;
 }
 
 /** What the uploader says of a zone in its heartbeats: where it is, never how to log in. */
@@ -45,21 +72,32 @@ function publicZone(zone: ZoneConfig) {
 export interface Uploader {
   start(): Promise<void>;
   stop(): Promise<void>;
-  stats(): { uploading: number; stored: number; existed: number; failed: number; bytes: number };
+  stats(): { uploading: number; stored: number; existed: number; failed: number; bytes: number; resumedParts: number };
+  /** Runs the orphaned-upload sweeper once now (it also runs every UPLOAD_SWEEP_INTERVAL). */
+  sweep(): Promise<Awaited<ReturnType<Sweeper['sweep']>>>;
+}
+
+interface Target {
+  writer: ZoneWriter;
+  slots: Semaphore;
 }
 
 /**
  * Takes `file.detected` from the shared durable consumer, stores the content under its
- * address in the zone, and publishes `upload.done`, or `upload.failed` for each failed
- * try (final when retries are spent or the error is permanent).
+ * address in the instrument's zone, and publishes `upload.done`, or `upload.failed` for
+ * each failed try (final when retries are spent or the error is permanent).
  */
 export function createUploader(deps: UploaderDeps): Uploader {
   const { bus, config } = deps;
   const logger = deps.logger;
   const tracer = getTracer('uploader');
-  const writer = deps.writer ?? openZoneWriter(config.zone, { partSizeBytes: config.partSizeBytes, queueSize: config.UPLOAD_QUEUE_SIZE });
-  const counters = { uploading: 0, stored: 0, existed: 0, failed: 0, bytes: 0 };
+  const counters = { uploading: 0, stored: 0, existed: 0, failed: 0, bytes: 0, resumedParts: 0 };
+  const targets = new Map<string, Target>();
+  const leaseMs = deps.leaseMs ?? Math.max(10_000, config.UPLOAD_ACK_WAIT);
+  const stopping = new AbortController();
   let subscription: Subscription | undefined;
+  let sweeper: Sweeper | undefined;
+  let started: Promise<void> | undefined;
   const heartbeat = new HeartbeatPublisher({
     bus,
     logger,
@@ -67,34 +105,110 @@ export function createUploader(deps: UploaderDeps): Uploader {
     instance: config.FERRY_INSTANCE,
     version: deps.version ?? '0.0.0',
     intervalMs: deps.heartbeatIntervalMs,
-    details: () => ({ zone: writer.zone.name, ...counters }),
-    zones: () => [publicZone(writer.zone)],
+    details: () => ({ zone: config.defaultZone, zones: config.zones.map((z) => z.zone.name).join(','), ...counters }),
+    zones: () => config.zones.map((z) => publicZone(z.zone)),
   });
+
+  function writerFor(settings: ZoneSettings, resume: ResumeStore): ZoneWriter {
+    const name = settings.zone.name;
+    const injected = deps.writers?.find((w) => w.zone.name === name) ?? (deps.writer?.zone.name === name ? deps.writer : undefined);
+    return (
+      injected ??
+      openZoneWriter(settings.zone, {
+        partSizeBytes: config.partSizeBytes,
+        queueSize: config.UPLOAD_QUEUE_SIZE,
+        checksums: settings.checksums,
+        bandwidth: settings.bandwidth ? new TokenBucket(settings.bandwidth) : undefined,
+        resume,
+        instance: config.FERRY_INSTANCE,
+        leaseMs,
+        requestTimeoutMs: config.UPLOAD_REQUEST_TIMEOUT,
+      })
+    );
+  }
+
+  function zoneOf(event: EventOf<'file.detected'>): string {
+    return event.zone ?? config.instruments[event.instrument] ?? config.defaultZone;
+  }
+
+  function metadata(event: EventOf<'file.detected'>, sha256: string, size: number, path: string): Record<string, string> {
+    return { [META.sha256]: sha256, [META.size]: String(size), [META.instrument]: event.instrument, [META.path]: encodeURIComponent(path) };
+  }
+
+  /** Every member content-addressed (known ones skipped), then the manifest, whose hash is the acquisition's. */
+  async function storeFolder(event: EventOf<'file.detected'>, target: Target, root: string, onProgress: (bytes: number) => void): Promise<StoreResult> {
+    const manifest = event.manifest;
+    if (!manifest || manifest.length === 0) throw new PermanentError(`folder ${event.path} came without a manifest`);
+    let digest: string;
+    try {
+      digest = manifestDigest(manifest);
+    } catch (err) {
+      throw new PermanentError(`the manifest of ${event.path} is invalid: ${errorMessage(err)}`, { cause: err });
+    }
+    if (digest !== event.sha256) throw new PermanentError(`the manifest of ${event.path} hashes to ${digest}, not to the announced ${event.sha256}`);
+    const prefix = target.writer.zone.prefix;
+    let base = 0;
+    let allExisted = true;
+    for (const entry of [...manifest].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      const inside = posix.normalize(entry.path.replace(/\\/g, '/'));
+      if (inside.startsWith('../') || inside === '..' || posix.isAbsolute(inside)) throw new PermanentError(`manifest entry ${entry.path} leaves the folder ${event.path}`);
+      const path = `${event.path.replace(/\/+$/, '')}/${inside}`;
+      const result = await target.writer.store({
+        key: contentKey(entry.sha256, prefix),
+        sourcePath: instrumentFilePath(root, path),
+        size: entry.size,
+        sha256: entry.sha256,
+        metadata: metadata(event, entry.sha256, entry.size, path),
+        onProgress: (bytes) => onProgress(base + bytes),
+        signal: stopping.signal,
+      });
+      allExisted &&= result.existed;
+      counters.resumedParts += result.resumedParts ?? 0;
+      base += entry.size;
+    }
+    const body = Buffer.from(canonicalManifest(manifest), 'utf8');
+    const result = await target.writer.store({
+      key: contentKey(event.sha256, prefix),
+      body,
+      size: body.length,
+      sha256: event.sha256,
+      metadata: { ...metadata(event, event.sha256, body.length, event.path), 'ferry-kind': 'folder-manifest' },
+      signal: stopping.signal,
+    });
+    onProgress(event.size);
+    return { existed: allExisted && result.existed };
+  }
 
   async function handle(event: EventOf<'file.detected'>, attempt: number): Promise<void> {
     const log = logger.child({ fileId: event.fileId, instrument: event.instrument, path: event.path });
-    const zoneName = event.zone ?? writer.zone.name;
+    const zoneName = zoneOf(event);
     try {
-      if (zoneName !== writer.zone.name) throw new PermanentError(`zone ${zoneName} is not configured on this uploader (it has ${writer.zone.name})`);
-      const source = instrumentFilePath(config.INSTRUMENT_ROOTS[event.instrument] ?? event.root, event.path);
-      const key = contentKey(event.sha256, writer.zone.prefix);
+      const target = targets.get(zoneName);
+      if (!target) throw new PermanentError(`zone ${zoneName} is not configured on this uploader (it has ${[...targets.keys()].join(', ')})`);
+      const root = config.INSTRUMENT_ROOTS[event.instrument] ?? event.root;
+      const key = contentKey(event.sha256, target.writer.zone.prefix);
       const started = Date.now();
-      counters.uploading++;
-      let result;
-      try {
-        result = await withSpan(tracer, 'upload', { attributes: { 'ferry.zone': zoneName, 'ferry.key': key, 'ferry.file.size': event.size } }, () =>
-          writer.store({
-            key,
-            sourcePath: source,
-            size: event.size,
-            sha256: event.sha256,
-            metadata: { [META.sha256]: event.sha256, [META.size]: String(event.size), [META.instrument]: event.instrument, [META.path]: encodeURIComponent(event.path) },
-            onProgress: progress(event),
-          }),
-        );
-      } finally {
-        counters.uploading--;
-      }
+      const result = await target.slots.run(async () => {
+        counters.uploading++;
+        try {
+          return await withSpan(tracer, 'upload', { attributes: { 'ferry.zone': zoneName, 'ferry.key': key, 'ferry.file.size': event.size, 'ferry.kind': event.kind } }, () =>
+            event.kind === 'folder'
+              ? storeFolder(event, target, root, progress(event))
+              : target.writer.store({
+                  key,
+                  sourcePath: instrumentFilePath(root, event.path),
+                  size: event.size,
+                  sha256: event.sha256,
+                  metadata: metadata(event, event.sha256, event.size, event.path),
+                  onProgress: progress(event),
+                  signal: stopping.signal,
+                }),
+          );
+        } finally {
+          counters.uploading--;
+        }
+      });
+      counters.resumedParts += result.resumedParts ?? 0;
       if (result.existed) counters.existed++;
       else {
         counters.stored++;
@@ -114,17 +228,23 @@ export function createUploader(deps: UploaderDeps): Uploader {
         durationMs: Date.now() - started,
         uploader: config.FERRY_INSTANCE,
       });
-      log.info({ key, existed: result.existed, ms: Date.now() - started }, result.existed ? 'already stored' : 'stored');
+      log.info({ key, zone: zoneName, existed: result.existed, resumedParts: result.resumedParts, ms: Date.now() - started }, result.existed ? 'already stored' : 'stored');
     } catch (err) {
+      // Stopping is not a failure: the message goes back and the next uploader continues.
+      if (err instanceof UploadInterruptedError) {
+        log.info({ reason: err.message }, 'upload handed back');
+        throw err;
+      }
       const final = isPermanent(err) || attempt >= config.UPLOAD_ATTEMPTS;
-      log.warn({ err: errorMessage(err), attempt, final }, 'upload failed');
+      const reason = describeStoreError(err);
+      log.warn({ err: reason, attempt, final }, 'upload failed');
       await bus.publish('upload.failed', {
         fileId: event.fileId,
         instrument: event.instrument,
         path: event.path,
         sha256: event.sha256,
         zone: zoneName,
-        error: errorMessage(err),
+        error: reason,
         attempt,
         final,
         failedAt: new Date().toISOString(),
@@ -146,33 +266,59 @@ export function createUploader(deps: UploaderDeps): Uploader {
       if (now - last < every && bytes < event.size) return;
       last = now;
       bus
-        .publish('upload.progress', { fileId: event.fileId, instrument: event.instrument, bytes, total: event.size, at: new Date(now).toISOString() })
+        .publish('upload.progress', { fileId: event.fileId, instrument: event.instrument, bytes: Math.min(bytes, event.size), total: event.size, at: new Date(now).toISOString() })
         .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'progress not sent'));
     };
   }
 
+  async function startNow(): Promise<void> {
+    const resume = deps.resume ?? (await openKvResumeStore(bus, { ttlMs: config.UPLOAD_ORPHAN_AGE + 86_400_000 }));
+    for (const settings of config.zones) {
+      targets.set(settings.zone.name, {
+        writer: writerFor(settings, resume),
+        slots: new Semaphore(Math.min(settings.concurrency ?? config.UPLOAD_CONCURRENCY, config.UPLOAD_CONCURRENCY)),
+      });
+    }
+    sweeper = new Sweeper({
+      writers: [...targets.values()].map((t) => t.writer),
+      resume,
+      logger,
+      maxAgeMs: config.UPLOAD_ORPHAN_AGE,
+      intervalMs: config.UPLOAD_SWEEP_INTERVAL,
+      leaseMs,
+    });
+    subscription = await bus.consume({
+      stream: 'FILES',
+      durable: config.UPLOAD_DURABLE,
+      filter: 'file.detected.>',
+      events: ['file.detected'],
+      concurrency: config.UPLOAD_CONCURRENCY,
+      // One more delivery than tries, so the last try's failure is published before dead-lettering could happen.
+      maxDeliver: config.UPLOAD_ATTEMPTS + 1,
+      backoffMs: deps.backoffMs ?? [2000, 10_000, 30_000, 60_000, 300_000],
+      ackWaitMs: config.UPLOAD_ACK_WAIT,
+      handler: (msg) => (msg.name === 'file.detected' ? handle(msg.event, msg.deliveries) : Promise.resolve()),
+    });
+    heartbeat.start();
+    sweeper.start();
+  }
+
   return {
     stats: () => ({ ...counters }),
-    async start() {
-      subscription = await bus.consume({
-        stream: 'FILES',
-        durable: config.UPLOAD_DURABLE,
-        filter: 'file.detected.>',
-        events: ['file.detected'],
-        concurrency: config.UPLOAD_CONCURRENCY,
-        // One more delivery than tries, so the last try's failure is published before dead-lettering could happen.
-        maxDeliver: config.UPLOAD_ATTEMPTS + 1,
-        backoffMs: deps.backoffMs ?? [2000, 10_000, 30_000, 60_000, 300_000],
-        ackWaitMs: 60_000,
-        handler: (msg) => (msg.name === 'file.detected' ? handle(msg.event, msg.deliveries) : Promise.resolve()),
-      });
-      heartbeat.start();
+    start() {
+      started ??= startNow();
+      return started;
     },
+    sweep: () => (sweeper ? sweeper.sweep() : Promise.resolve([])),
     async stop() {
+      // Multipart uploads stop between parts and are handed back with what was sent.
+      stopping.abort();
       await subscription?.stop();
       subscription = undefined;
+      await sweeper?.stop();
       await heartbeat.stop();
-      writer.close();
+      for (const target of targets.values()) target.writer.close();
+      targets.clear();
     },
   };
 }

@@ -117,6 +117,138 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003-alerts': {
+    async up(db: Kysely<unknown>) {
+      // backup.completed, projected by the monitor; the backup rule reads the last verified one.
+      await db.schema
+        .createTable('backups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('database', 'text', (c) => c.notNull())
+        .addColumn('zone', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'char(64)', (c) => c.notNull())
+        .addColumn('verified', 'boolean', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('tables', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('finished_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('backups_finished_idx').on('backups').column('finished_at desc').execute();
+
+      // Free space of each reported volume, one sample per volume and time bucket (the
+      // earliest heartbeat in the bucket wins, so replays give the same rows); the disk
+      // forecast fits a line through the recent ones.
+      await db.schema
+        .createTable('disk_samples')
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('instance', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('bucket_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('at', 'timestamptz', (c) => c.notNull())
+        .addColumn('free_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('total_bytes', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('disk_samples_pk', ['service', 'instance', 'path', 'bucket_at'])
+        .execute();
+      await db.schema.createIndex('disk_samples_bucket_idx').on('disk_samples').column('bucket_at').execute();
+
+      // One row per alert instance: a fingerprint that fires, resolves and fires again has two rows.
+      await db.schema
+        .createTable('alerts')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('labels', 'jsonb', (c) => c.notNull())
+        .addColumn('annotations', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('firing','resolved')`))
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('ends_at', 'timestamptz')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('muted_by', 'text')
+        .addColumn('last_notified_at', 'timestamptz')
+        .addColumn('resolved_notified_at', 'timestamptz')
+        .addColumn('firing_published', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('resolved_published', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema.createIndex('alerts_firing_fingerprint_idx').on('alerts').column('fingerprint').unique().where(sql.ref('status'), '=', 'firing').execute();
+      await db.schema.createIndex('alerts_status_starts_idx').on('alerts').columns(['status', 'starts_at desc']).execute();
+      await db.schema.createIndex('alerts_group_idx').on('alerts').column('group_key').execute();
+      await db.schema
+        .createIndex('alerts_unpublished_idx')
+        .on('alerts')
+        .column('id')
+        .where(sql<boolean>`not firing_published or (status = 'resolved' and not resolved_published)`)
+        .execute();
+
+      await db.schema
+        .createTable('alert_groups')
+        .addColumn('group_key', 'text', (c) => c.primaryKey())
+        .addColumn('labels', 'jsonb', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('last_notified_at', 'timestamptz')
+        .addColumn('notified_fingerprints', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+        .execute();
+
+      await db.schema
+        .createTable('silences')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('matchers', 'jsonb', (c) => c.notNull())
+        .addColumn('starts_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('ends_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('silences_ends_idx').on('silences').column('ends_at').execute();
+
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('firing','resolved')`))
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('alerts', 'jsonb', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notifications_created_idx').on('notifications').column('created_at desc').execute();
+
+      // The outbox: one row per notification and receiver, retried until sent or too old.
+      await db.schema
+        .createTable('notification_deliveries')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('notification_id', 'bigint', (c) => c.notNull().references('notifications.id').onDelete('cascade'))
+        .addColumn('receiver', 'text', (c) => c.notNull())
+        .addColumn('payload', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending','sent','failed')`))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('sent_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('notification_deliveries_pending_idx')
+        .on('notification_deliveries')
+        .columns(['receiver', 'id'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
+
+      // What the alert rules look up every evaluation, kept cheap on large tables.
+      await db.schema.createIndex('files_failed_idx').on('files').column('updated_at').where(sql.ref('status'), '=', 'failed').execute();
+      await db.schema.createIndex('jobs_failed_idx').on('jobs').column('finished_at').where(sql.ref('status'), '=', 'failed').execute();
+      await db.schema.createIndex('dead_letters_at_idx').on('dead_letters').column('at').execute();
+
+      // Small facts the monitor keeps across restarts, e.g. when it first ran.
+      await db.schema
+        .createTable('monitor_state')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'jsonb', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** Supplies Ferry's migrations to Kysely's Migrator. */

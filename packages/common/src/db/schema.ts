@@ -99,6 +99,107 @@ export interface ZonesTable {
   updated_at: Timestamp;
 }
 
+export interface BackupsTable {
+  id: string;
+  database: string;
+  zone: string;
+  key: string;
+  size: number;
+  sha256: string;
+  verified: boolean;
+  error: string | null;
+  tables: JSONColumnType<Record<string, { source: number; restored: number }>>;
+  started_at: Timestamp;
+  finished_at: Timestamp;
+}
+
+export interface DiskSamplesTable {
+  service: string;
+  instance: string;
+  path: string;
+  bucket_at: Timestamp;
+  at: Timestamp;
+  free_bytes: number;
+  total_bytes: number;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  fingerprint: string;
+  /** The rule's name, also the `alertname` label. */
+  rule: string;
+  labels: JSONColumnType<Record<string, string>>;
+  annotations: JSONColumnType<Record<string, string>>;
+  status: 'firing' | 'resolved';
+  group_key: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp | null;
+  updated_at: Timestamp;
+  /** `silence:<id>` or `inhibited:<fingerprint>` while it is left out of notifications. */
+  muted_by: string | null;
+  last_notified_at: Timestamp | null;
+  resolved_notified_at: Timestamp | null;
+  firing_published: ColumnType<boolean, boolean | undefined, boolean>;
+  resolved_published: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface AlertGroupsTable {
+  group_key: string;
+  labels: JSONColumnType<Record<string, string>>;
+  created_at: Timestamp;
+  last_notified_at: Timestamp | null;
+  notified_fingerprints: JSONColumnType<string[]>;
+}
+
+/** One matcher of a silence, as in Alertmanager: `name`, `value`, regex or not, equal or not. */
+export interface SilenceMatcherRow {
+  name: string;
+  value: string;
+  isRegex: boolean;
+  isEqual: boolean;
+}
+
+export interface SilencesTable {
+  id: string;
+  matchers: JSONColumnType<SilenceMatcherRow[]>;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  created_by: string;
+  comment: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  group_key: string;
+  status: 'firing' | 'resolved';
+  /** `first`, `update`, `repeat` or `resolved`. */
+  reason: string;
+  alerts: JSONColumnType<{ fingerprint: string; status: 'firing' | 'resolved'; labels: Record<string, string> }[]>;
+  created_at: Timestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<number>;
+  notification_id: number;
+  /** `slack`, `teams` or `webhook`; the URL comes from the monitor's config, never stored. */
+  receiver: string;
+  payload: JSONColumnType<object>;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface MonitorStateTable {
+  key: string;
+  value: JSONColumnType<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
 /** The PostgreSQL schema as Kysely sees it. The monitor owns the state tables. */
 export interface Database {
   files: FilesTable;
@@ -108,4 +209,12 @@ export interface Database {
   dead_letters: DeadLettersTable;
   api_tokens: ApiTokensTable;
   zones: ZonesTable;
+  backups: BackupsTable;
+  disk_samples: DiskSamplesTable;
+  alerts: AlertsTable;
+  alert_groups: AlertGroupsTable;
+  silences: SilencesTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  monitor_state: MonitorStateTable;
 }

@@ -1,8 +1,19 @@
 import { activeTraceId, EVENTS, type Database, type EventName, type EventOf, type FileStatus } from '@ferry/common';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { deriveStatus, nextJobStatus, type FileFacts, type JobState } from '../domain/file-status.js';
+import { deriveJob, deriveStatus, type FileFacts, type JobEvent, type JobState } from '../domain/file-status.js';
 
 type Tx = Transaction<Database>;
+
+/** First key of the advisory locks that serialise the projection of one file (see `lockFile`). */
+const FILE_LOCK_SPACE = 0x4665; // "Fe"
+
+const JOB_EVENTS = ['job.queued', 'job.started', 'job.done', 'job.failed'] as const;
+
+/** Options for {@link Projection}. */
+export interface ProjectionOptions {
+  /** One disk sample is kept per volume and this much time (default 5 min). */
+  diskSampleEveryMs?: number;
+}
 
 /** The status a timeline row shows for each file event. */
 const EVENT_STATUS: Partial<Record<EventName, FileStatus>> = {
@@ -20,7 +31,14 @@ const EVENT_STATUS: Partial<Record<EventName, FileStatus>> = {
  * or a redelivery leaves the same rows.
  */
 export class Projection {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly diskSampleEveryMs: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: ProjectionOptions = {},
+  ) {
+    this.diskSampleEveryMs = Math.max(1000, options.diskSampleEveryMs ?? 300_000);
+  }
 
   async apply<N extends EventName>(name: N, event: EventOf<N>): Promise<void> {
     switch (name) {
@@ -37,8 +55,10 @@ export class Projection {
         return this.heartbeat(event as EventOf<'heartbeat'>);
       case 'dead.letter':
         return this.deadLetter(event as EventOf<'dead.letter'>);
+      case 'backup.completed':
+        return this.backup(event as EventOf<'backup.completed'>);
       default:
-        // Alerts, backups and commands are recorded by the parts that own them.
+        // Alerts are written by the alert engine itself; commands belong to the services they ask.
         return;
     }
   }
@@ -58,6 +78,7 @@ export class Projection {
     const at = eventTime(event);
     const traceId = activeTraceId() ?? null;
     await this.db.transaction().execute(async (tx) => {
+      await lockFile(tx, event.fileId);
       const inserted = await tx
         .insertInto('file_events')
         .values({
@@ -75,12 +96,8 @@ export class Projection {
         .executeTakeFirst();
       if (!inserted) return; // seen before: nothing new to project
       if (name === 'file.detected') await this.insertFile(tx, event as EventOf<'file.detected'>, traceId);
-      if (name === 'upload.done') {
-        const done = event as EventOf<'upload.done'>;
-        await tx.updateTable('files').set({ zone: done.zone, key: done.key, stored_at: done.storedAt }).where('id', '=', done.fileId).execute();
-      }
-      if (name.startsWith('job.') && name !== 'job.skipped') await this.job(tx, name, event as EventOf<'job.queued'> | EventOf<'job.failed'>);
-      await this.refreshStatus(tx, event.fileId, at);
+      if ((JOB_EVENTS as readonly string[]).includes(name)) await this.refreshJob(tx, event as EventOf<'job.queued'>);
+      await this.refreshFile(tx, event.fileId, at);
     });
   }
 
@@ -107,22 +124,35 @@ export class Projection {
       .execute();
   }
 
-  private async job(tx: Tx, name: EventName, e: EventOf<'job.queued'> | EventOf<'job.failed'>): Promise<void> {
-    const incoming = ({ 'job.queued': 'queued', 'job.started': 'processing', 'job.done': 'done', 'job.failed': 'failed' } as const)[name as 'job.queued'];
-    const final = 'final' in e ? e.final : false;
-    const current = await tx.selectFrom('jobs').selectAll().where('id', '=', e.jobId).forUpdate().executeTakeFirst();
-    const status = nextJobStatus(current?.status, incoming, final);
+  /** Rewrites a job's row from all of its events, so their order never matters. */
+  private async refreshJob(tx: Tx, e: EventOf<'job.queued'>): Promise<void> {
+    const rows = await tx
+      .selectFrom('file_events')
+      .select(['event', 'details'])
+      .where('file_id', '=', e.fileId)
+      .where('event', 'in', [...JOB_EVENTS])
+      .where(sql<string>`details->>'jobId'`, '=', e.jobId)
+      .execute();
+    const events: JobEvent[] = rows.map((r) => ({
+      event: r.event as JobEvent['event'],
+      attempt: Number(r.details.attempt ?? 1),
+      at: String(r.details.at),
+      exitCode: typeof r.details.exitCode === 'number' ? r.details.exitCode : null,
+      error: typeof r.details.error === 'string' ? r.details.error : undefined,
+      final: r.details.final === true,
+    }));
+    const job = deriveJob(events);
     const row = {
       file_id: e.fileId,
       pipeline: e.pipeline,
-      status,
-      attempt: Math.max(current?.attempt ?? 0, e.attempt),
-      exit_code: 'exitCode' in e ? e.exitCode : (current?.exit_code ?? null),
-      error: name === 'job.failed' && 'error' in e ? e.error : status === 'done' ? null : (current?.error ?? null),
-      queued_at: name === 'job.queued' ? e.at : (current?.queued_at ?? null),
-      started_at: name === 'job.started' ? e.at : (current?.started_at ?? null),
-      finished_at: status === 'done' || status === 'failed' ? (name === 'job.done' || name === 'job.failed' ? e.at : (current?.finished_at ?? null)) : null,
-      updated_at: e.at,
+      status: job.status,
+      attempt: job.attempt,
+      exit_code: job.exitCode,
+      error: job.error,
+      queued_at: job.queuedAt,
+      started_at: job.startedAt,
+      finished_at: job.finishedAt,
+      updated_at: job.updatedAt,
     };
     await tx
       .insertInto('jobs')
@@ -131,14 +161,21 @@ export class Projection {
       .execute();
   }
 
-  private async refreshStatus(tx: Tx, fileId: string, at: string): Promise<void> {
+  /** Derives a file's status and storage from all of its events and jobs. */
+  private async refreshFile(tx: Tx, fileId: string, at: string): Promise<void> {
     const file = await tx.selectFrom('files').select(['id', 'status']).where('id', '=', fileId).forUpdate().executeTakeFirst();
     if (!file) return; // its file.detected has not arrived yet; it will derive the status then
     const events = await tx.selectFrom('file_events').select(['event', 'details', 'at']).where('file_id', '=', fileId).orderBy('at').orderBy('id').execute();
     const jobs: JobState[] = await tx.selectFrom('jobs').select(['pipeline', 'status', 'error']).where('file_id', '=', fileId).execute();
     const facts: FileFacts = { uploading: file.status === 'uploading', stored: false, uploadFailed: null, skipped: false, jobs };
+    // Stored where it was stored first (a file may reach several zones); ties by zone name.
+    let stored: { zone: string; key: string; storedAt: string } | undefined;
     for (const e of events) {
-      if (e.event === 'upload.done') facts.stored = true;
+      if (e.event === 'upload.done') {
+        facts.stored = true;
+        const s = { zone: String(e.details.zone), key: String(e.details.key), storedAt: String(e.details.storedAt) };
+        if (!stored || Date.parse(s.storedAt) < Date.parse(stored.storedAt) || (s.storedAt === stored.storedAt && s.zone < stored.zone)) stored = s;
+      }
       if (e.event === 'job.skipped') facts.skipped = true;
       if (e.event === 'upload.failed' && e.details.final === true) facts.uploadFailed = typeof e.details.error === 'string' ? e.details.error : 'upload failed';
     }
@@ -149,6 +186,7 @@ export class Projection {
         status: derived.status,
         failed_step: derived.failedStep,
         error: derived.error,
+        ...(stored ? { zone: stored.zone, key: stored.key, stored_at: stored.storedAt } : {}),
         updated_at: sql<Date>`greatest(updated_at, ${at}::timestamptz)`,
       })
       .where('id', '=', fileId)
@@ -169,6 +207,21 @@ export class Projection {
       .values({ service: e.service, instance: e.instance, ...row })
       .onConflict((oc) => oc.columns(['service', 'instance']).doUpdateSet(row).where('components.last_seen_at', '<', new Date(e.at)))
       .execute();
+    if (e.disks.length > 0) {
+      const atMs = Date.parse(e.at);
+      const bucket = new Date(Math.floor(atMs / this.diskSampleEveryMs) * this.diskSampleEveryMs);
+      await this.db
+        .insertInto('disk_samples')
+        .values(e.disks.map((d) => ({ service: e.service, instance: e.instance, path: d.path, bucket_at: bucket, at: e.at, free_bytes: Math.round(d.freeBytes), total_bytes: Math.round(d.totalBytes) })))
+        .onConflict((oc) =>
+          oc
+            .columns(['service', 'instance', 'path', 'bucket_at'])
+            // The earliest sample of a bucket stays, whatever order heartbeats are replayed in.
+            .doUpdateSet((eb) => ({ at: eb.ref('excluded.at'), free_bytes: eb.ref('excluded.free_bytes'), total_bytes: eb.ref('excluded.total_bytes') }))
+            .where('disk_samples.at', '>', (eb) => eb.ref('excluded.at')),
+        )
+        .execute();
+    }
     for (const zone of e.zones ?? []) {
       const values = {
         kind: zone.kind,
@@ -188,6 +241,26 @@ export class Projection {
     }
   }
 
+  private async backup(e: EventOf<'backup.completed'>): Promise<void> {
+    await this.db
+      .insertInto('backups')
+      .values({
+        id: e.backupId,
+        database: e.database,
+        zone: e.zone,
+        key: e.key,
+        size: e.size,
+        sha256: e.sha256,
+        verified: e.verified,
+        error: e.error ?? null,
+        tables: JSON.stringify(e.tables),
+        started_at: e.startedAt,
+        finished_at: e.finishedAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
   private async deadLetter(e: EventOf<'dead.letter'>): Promise<void> {
     await this.db
       .insertInto('dead_letters')
@@ -195,6 +268,15 @@ export class Projection {
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
   }
+}
+
+/**
+ * Serialises the projection of one file across transactions, monitor instances and
+ * streams: each sees every earlier commit for the file, so the last one to commit
+ * derives the status from all events, in whatever order they were handled.
+ */
+async function lockFile(tx: Tx, fileId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${FILE_LOCK_SPACE}, hashtext(${fileId}))`.execute(tx);
 }
 
 type FileEventPayload =

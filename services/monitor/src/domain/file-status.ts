@@ -48,16 +48,69 @@ function ok(status: FileStatus): DerivedStatus {
   return { status, failedStep: null, error: null };
 }
 
-const JOB_RANK = { queued: 0, processing: 1, failed: 2, done: 2 } as const;
+/** One event about a job, as its timeline row keeps it. */
+export interface JobEvent {
+  event: 'job.queued' | 'job.started' | 'job.done' | 'job.failed';
+  attempt: number;
+  /** ISO time. */
+  at: string;
+  exitCode?: number | null;
+  error?: string;
+  final?: boolean;
+}
+
+/** A job's row, derived from all of its events. */
+export interface DerivedJob {
+  status: JobState['status'];
+  attempt: number;
+  exitCode: number | null;
+  error: string | null;
+  queuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+const EVENT_RANK = { 'job.queued': 0, 'job.started': 1, 'job.failed': 2, 'job.done': 3 } as const;
+
+/** Latest first: higher attempt, then later time, then later step. */
+function latest<T extends JobEvent>(events: T[]): T | undefined {
+  return [...events].sort((a, b) => b.attempt - a.attempt || Date.parse(b.at) - Date.parse(a.at) || EVENT_RANK[b.event] - EVENT_RANK[a.event])[0];
+}
 
 /**
- * The next state of a job given an event about it. A late `job.queued` or `job.started`
- * never moves a finished job back; a retry's `job.started` after a non-final failure does
- * move it forward again.
+ * A job's state from every event seen for it, in any order: the same set of events
+ * always gives the same row, however late, repeated or shuffled they arrived.
+ *
+ * - `job.done` wins;
+ * - a final `job.failed` makes it failed, unless a later attempt started (an operator retry);
+ * - a start or a failure that will be retried means processing; otherwise queued.
  */
-export function nextJobStatus(current: JobState['status'] | undefined, incoming: JobState['status'], final: boolean): JobState['status'] {
-  if (incoming === 'failed' && !final) return current === 'done' ? 'done' : 'processing';
-  if (current === undefined) return incoming;
-  if (current === 'failed' && incoming !== 'done') return 'failed';
-  return JOB_RANK[incoming] >= JOB_RANK[current] ? incoming : current;
+export function deriveJob(events: readonly JobEvent[]): DerivedJob {
+  const first = events[0];
+  if (!first) throw new Error('deriveJob needs at least one event');
+  const of = (name: JobEvent['event']) => events.filter((e) => e.event === name);
+  const done = latest(of('job.done'));
+  const failures = of('job.failed');
+  const finalFailure = latest(failures.filter((e) => e.final === true));
+  const starts = of('job.started');
+  const lastStart = latest(starts);
+  const lastFailure = latest(failures);
+  let status: JobState['status'];
+  if (done) status = 'done';
+  else if (finalFailure && (lastStart?.attempt ?? 0) <= finalFailure.attempt) status = 'failed';
+  else if (starts.length > 0 || failures.length > 0) status = 'processing';
+  else status = 'queued';
+  const queued = of('job.queued').map((e) => e.at).sort((a, b) => Date.parse(a) - Date.parse(b));
+  const times = events.map((e) => e.at).sort((a, b) => Date.parse(a) - Date.parse(b));
+  return {
+    status,
+    attempt: Math.max(...events.map((e) => e.attempt)),
+    exitCode: done ? (done.exitCode ?? null) : (lastFailure?.exitCode ?? null),
+    error: done ? null : (lastFailure?.error ?? null),
+    queuedAt: queued[0] ?? null,
+    startedAt: lastStart?.at ?? null,
+    finishedAt: status === 'done' ? (done?.at ?? null) : status === 'failed' ? (finalFailure?.at ?? null) : null,
+    updatedAt: times[times.length - 1] ?? first.at,
+  };
 }
