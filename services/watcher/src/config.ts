@@ -1,39 +1,152 @@
-import { commonEnv, envBoolean, envDuration, natsEnv, parseConfig, subjectToken } from '@ferry/common';
+import { commonEnv, ConfigError, envBoolean, envDuration, natsEnv, parseConfig, subjectToken } from '@ferry/common';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULTS, parseWatchFile } from './config-file.js';
+import { DEFAULT_IGNORE } from './domain/filters.js';
+import { BUILTIN_RULES, type Rule } from './domain/rules.js';
 
-const schema = z
-  .object({
-    ...commonEnv,
-    ...natsEnv,
-    /** The instrument's name: part of every subject, so letters, digits, - and _ only. */
-    INSTRUMENT: subjectToken,
-    /** The folder the instrument writes to (local disk or a mounted share). */
-    WATCH_DIR: z.string().min(1),
-    /** How long size and mtime must stay unchanged before a file counts as complete. */
-    WATCH_STABLE: envDuration.default(10_000),
-    /** Poll instead of native events; needed on SMB/CIFS and NFS mounts. */
-    WATCH_POLL: envBoolean.default(false),
-    WATCH_POLL_INTERVAL: envDuration.default(2000),
-    /** A full walk of the folder that catches anything events missed. */
-    WATCH_RESCAN: envDuration.default(300_000),
-    /** Files hashed at once; network reads compete with the instrument. */
-    WATCH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
-    /** The checkpoint of announced files. */
-    WATCH_STATE_FILE: z.string().optional(),
-    /** The zone the uploader should store this instrument's files in (its default when unset). */
-    WATCH_ZONE: subjectToken.optional(),
-    HEARTBEAT_INTERVAL: envDuration.default(30_000),
-  })
-  .transform((c) => ({
-    ...c,
-    WATCH_DIR: resolve(c.WATCH_DIR),
-    WATCH_STATE_FILE: resolve(c.WATCH_STATE_FILE ?? `.ferry/watcher-${c.INSTRUMENT}.json`),
-  }));
+/** Everything the watcher needs to know about one instrument. */
+export interface InstrumentConfig {
+  /** Part of every subject: letters, digits, - and _ only. */
+  name: string;
+  /** The folder the instrument writes to (absolute): a local disk or a mounted share. */
+  folder: string;
+  /** The zone the uploader should store this instrument's files in (its default when unset). */
+  zone: string | undefined;
+  /** Globs of acquisitions to announce (all when empty); a glob without `/` matches names. */
+  include: string[];
+  exclude: string[];
+  /** Names (globs on one segment) never looked at: hidden and temporary files. */
+  ignore: string[];
+  /** How long size and mtime must stay unchanged before an acquisition counts as complete. */
+  stableMs: number;
+  /** `auto` polls on network file systems (statfs type), native events elsewhere. */
+  poll: 'auto' | boolean;
+  pollIntervalMs: number;
+  /** A full walk of the folder that catches anything events or polling missed. */
+  rescanMs: number;
+  /** Files of 1 MiB or more hashed at once (network reads compete with the instrument); smaller ones have a limit of 16. */
+  hashConcurrency: number;
+  retryUnreadableMs: number;
+  rules: Rule[];
+  /** The inventory journal. */
+  stateFile: string;
+}
 
-export type WatcherConfig = z.infer<typeof schema>;
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const pollSetting = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.union([z.literal('auto'), envBoolean], { error: 'must be auto, true or false' }));
 
-/** Reads the watcher's settings; throws a ConfigError naming each bad one. */
+const base = {
+  ...commonEnv,
+  ...natsEnv,
+  HEARTBEAT_INTERVAL: envDuration.optional(),
+};
+
+/** The shorthand for one instrument, kept for local mode and the Compose file. */
+const shorthand = z.object({
+  ...base,
+  INSTRUMENT: subjectToken,
+  WATCH_DIR: z.string().min(1),
+  WATCH_STABLE: envDuration.default(DEFAULTS.stableMs),
+  WATCH_POLL: pollSetting.default(DEFAULTS.poll),
+  WATCH_POLL_INTERVAL: envDuration.refine((v) => v >= 50, 'must be at least 50ms').default(DEFAULTS.pollIntervalMs),
+  WATCH_RESCAN: envDuration.refine((v) => v >= 1000, 'must be at least 1s').default(DEFAULTS.rescanMs),
+  WATCH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(DEFAULTS.hashConcurrency),
+  WATCH_RETRY_UNREADABLE: envDuration.default(DEFAULTS.retryUnreadableMs),
+  WATCH_STATE_FILE: z.string().optional(),
+  WATCH_ZONE: subjectToken.optional(),
+  WATCH_INCLUDE: list.optional(),
+  WATCH_EXCLUDE: list.optional(),
+  WATCH_IGNORE: list.optional(),
+  /** `all` (default), `none`, or built-in rule names, comma-separated. */
+  WATCH_RULES: z
+    .string()
+    .trim()
+    .refine((v) => v === 'all' || v === 'none' || v.split(',').every((n) => BUILTIN_RULES.some((r) => r.name === n.trim())), `must be all, none, or some of ${BUILTIN_RULES.map((r) => r.name).join(', ')}`)
+    .default('all'),
+});
+
+const withFile = z.object({ ...base, WATCH_CONFIG: z.string().min(1) });
+
+const SHORTHAND_ONLY = Object.keys(shorthand.shape).filter((k) => !(k in base));
+
+/** The watcher's settings: the shared ones and one entry per instrument. */
+export interface WatcherConfig {
+  LOG_LEVEL: string;
+  FERRY_INSTANCE: string;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  NATS_URL: string;
+  NATS_PREFIX: string;
+  NATS_USER?: string | undefined;
+  NATS_PASSWORD?: string | undefined;
+  NATS_CREDS_FILE?: string | undefined;
+  HEARTBEAT_INTERVAL: number;
+  /** The YAML file the instruments came from, if any. */
+  WATCH_CONFIG: string | undefined;
+  instruments: InstrumentConfig[];
+  /** Instrument variables that were set but ignored because WATCH_CONFIG was. */
+  ignoredEnv: string[];
+}
+
+/**
+ * Reads the watcher's settings: the instruments from the YAML file in `WATCH_CONFIG`, or
+ * one instrument from `INSTRUMENT`, `WATCH_DIR` and the other `WATCH_*` variables. Throws
+ * a ConfigError naming each bad variable, or the file and field.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): WatcherConfig {
-  return parseConfig('watcher', schema, env);
+  if (env.WATCH_CONFIG) {
+    const c = parseConfig('watcher', withFile, env);
+    const file = resolve(c.WATCH_CONFIG);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('watcher', [`WATCH_CONFIG: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    }
+    const parsed = parseWatchFile(text, file);
+    return {
+      ...c,
+      HEARTBEAT_INTERVAL: parsed.heartbeatIntervalMs ?? c.HEARTBEAT_INTERVAL ?? 30_000,
+      WATCH_CONFIG: file,
+      instruments: parsed.instruments,
+      ignoredEnv: SHORTHAND_ONLY.filter((k) => env[k] !== undefined && env[k] !== ''),
+    };
+  }
+  const c = parseConfig('watcher', shorthand, env);
+  const rules = c.WATCH_RULES === 'all' ? [...BUILTIN_RULES] : c.WATCH_RULES === 'none' ? [] : c.WATCH_RULES.split(',').map((n) => BUILTIN_RULES.find((r) => r.name === n.trim())!);
+  const instrument: InstrumentConfig = {
+    name: c.INSTRUMENT,
+    folder: resolve(c.WATCH_DIR),
+    zone: c.WATCH_ZONE,
+    include: c.WATCH_INCLUDE ?? [],
+    exclude: c.WATCH_EXCLUDE ?? [],
+    ignore: [...DEFAULT_IGNORE, ...(c.WATCH_IGNORE ?? [])],
+    stableMs: c.WATCH_STABLE,
+    poll: c.WATCH_POLL,
+    pollIntervalMs: c.WATCH_POLL_INTERVAL,
+    rescanMs: c.WATCH_RESCAN,
+    hashConcurrency: c.WATCH_HASH_CONCURRENCY,
+    retryUnreadableMs: c.WATCH_RETRY_UNREADABLE,
+    rules,
+    stateFile: resolve(c.WATCH_STATE_FILE ?? `.ferry/watcher-${c.INSTRUMENT}.json`),
+  };
+  return {
+    LOG_LEVEL: c.LOG_LEVEL,
+    FERRY_INSTANCE: c.FERRY_INSTANCE,
+    OTEL_EXPORTER_OTLP_ENDPOINT: c.OTEL_EXPORTER_OTLP_ENDPOINT,
+    NATS_URL: c.NATS_URL,
+    NATS_PREFIX: c.NATS_PREFIX,
+    NATS_USER: c.NATS_USER,
+    NATS_PASSWORD: c.NATS_PASSWORD,
+    NATS_CREDS_FILE: c.NATS_CREDS_FILE,
+    HEARTBEAT_INTERVAL: c.HEARTBEAT_INTERVAL ?? 30_000,
+    WATCH_CONFIG: undefined,
+    instruments: [instrument],
+    ignoredEnv: [],
+  };
 }

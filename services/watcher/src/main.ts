@@ -6,7 +6,10 @@ await runService({
   service: 'watcher',
   loadConfig,
   async start({ config, logger, shutdown }) {
-    const bus = await connectBus({ ...config, FERRY_INSTANCE: `${config.INSTRUMENT}-${config.FERRY_INSTANCE}` }, 'watcher', logger);
+    if (config.ignoredEnv.length > 0) logger.warn({ ignored: config.ignoredEnv, file: config.WATCH_CONFIG }, 'WATCH_CONFIG is set: these instrument variables are ignored');
+    const only = config.instruments.length === 1 ? config.instruments[0] : undefined;
+    const name = only ? `${only.name}-${config.FERRY_INSTANCE}` : config.FERRY_INSTANCE;
+    const bus = await connectBus({ ...config, FERRY_INSTANCE: name }, 'watcher', logger);
     const watcher = createWatcher({ bus, logger, config });
     // Stop watching before the connection drains, so nothing is announced into a closing bus.
     shutdown.add('watcher', () => watcher.stop());

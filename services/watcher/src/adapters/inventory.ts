@@ -1,101 +1,211 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { errorMessage, type Logger } from '@ferry/common';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '@ferry/common';
-import { errorMessage } from '@ferry/common';
+import { createInterface } from 'node:readline';
+import { InventoryState, type HashedMember, type InventoryEntry, type JournalHeader, type JournalLine } from '../domain/inventory-state.js';
 
-/** What the watcher remembers of an announced acquisition. */
-export interface InventoryEntry {
-  size: number;
-  mtimeMs: number;
-  sha256: string;
-  fileId: string;
-  announcedAt: string;
+/** Options for {@link Inventory}. */
+export interface InventoryOptions {
+  file: string;
+  instrument: string;
+  logger: Logger;
+  /** Compact once the journal has this many lines more than the state needs (default 10 000). */
+  compactSlack?: number;
 }
 
-interface InventoryFile {
+/** What {@link Inventory.load} found. */
+export interface LoadReport {
+  entries: number;
+  lines: number;
+  /** Lines that could not be read (a write cut short by a crash, usually the last). */
+  skipped: number;
+  /** The file was in the old single-JSON format and has been converted. */
+  migrated: boolean;
+}
+
+interface V1File {
   version: 1;
   instrument: string;
-  entries: Record<string, InventoryEntry>;
+  entries: Record<string, { size: number; mtimeMs: number; sha256: string }>;
 }
 
 /**
- * The watcher's checkpoint: every announced path with the size, mtime and hash it had.
- * A restart consults it so unchanged files are neither hashed nor announced again.
- * Writes are batched and atomic (temporary file, then rename).
+ * The watcher's persistent inventory: an append-only JSON-lines journal, replayed at start
+ * and compacted (rewritten to a temporary file, then renamed) when it grows well past what
+ * it describes. Appending costs one write per batch however large the tree is; the old
+ * checkpoint rewrote everything on each change. Lines are synced to disk before
+ * {@link flush} resolves; a line cut short by a crash is skipped at the next start, and
+ * what it described is found again and deduplicated by its message id.
  */
 export class Inventory {
-  private entries = new Map<string, InventoryEntry>();
-  private dirty = false;
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  readonly state = new InventoryState();
+  private handle: FileHandle | undefined;
+  private pending: string[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private draining = false;
+  private linesInFile = 0;
+  private closed = false;
 
-  constructor(
-    private readonly file: string,
-    private readonly instrument: string,
-    private readonly logger: Logger,
-    private readonly flushDelayMs = 500,
-  ) {}
+  constructor(private readonly options: InventoryOptions) {}
 
-  async load(): Promise<void> {
-    let text: string;
+  get file(): string {
+    return this.options.file;
+  }
+
+  async load(): Promise<LoadReport> {
+    const { file, instrument } = this.options;
+    await mkdir(dirname(file), { recursive: true });
+    const report: LoadReport = { entries: 0, lines: 0, skipped: 0, migrated: false };
+    let exists = true;
     try {
-      text = await readFile(this.file, 'utf8');
+      const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+      let first = true;
+      for await (const text of lines) {
+        if (text.trim() === '') continue;
+        report.lines++;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          report.skipped++;
+          continue;
+        }
+        if (first) {
+          first = false;
+          const head = parsed as Partial<JournalHeader & V1File>;
+          if (head.version === 1 && head.entries) {
+            if (head.instrument !== instrument) throw new Error(`inventory ${file} belongs to instrument ${head.instrument}, not ${instrument}`);
+            for (const [path, e] of Object.entries(head.entries)) this.state.settle(path, { kind: 'file', size: e.size, mtimeMs: e.mtimeMs, sha256: e.sha256 });
+            report.migrated = true;
+            continue;
+          }
+          if (head.ferry !== 'watcher-inventory') throw new Error(`${file} is not a watcher inventory`);
+          if (head.instrument !== instrument) throw new Error(`inventory ${file} belongs to instrument ${head.instrument}, not ${instrument}`);
+          continue;
+        }
+        try {
+          this.state.apply(parsed);
+        } catch {
+          report.skipped++;
+        }
+      }
+      if (first) exists = false;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      exists = false;
+    }
+    report.entries = this.state.entries.size;
+    if (report.skipped > 0) this.options.logger.warn({ file, skipped: report.skipped }, 'skipped unreadable inventory lines');
+    this.linesInFile = report.lines;
+    // A line cut short by a crash would swallow the next one appended: rewrite then too.
+    if (!exists || report.migrated || report.skipped > 0 || report.lines > this.neededLines() + this.slack) {
+      await this.rewrite();
+    } else {
+      this.handle = await open(file, 'a');
+    }
+    return report;
+  }
+
+  private get slack(): number {
+    return this.options.compactSlack ?? 10_000;
+  }
+
+  private neededLines(): number {
+    return 1 + this.state.entries.size + this.state.pendingMembers.size + Math.max(0, this.state.contents.size - this.state.entries.size);
+  }
+
+  /** Records a settled acquisition (announced, or known content) and journals it. */
+  settle(path: string, entry: InventoryEntry): void {
+    this.state.settle(path, entry);
+    this.append(InventoryState.lineOf(path, entry));
+  }
+
+  /** Remembers one hashed member of a folder not yet settled, for a restart mid-folder. */
+  rememberMember(folder: string, member: HashedMember): void {
+    const key = `${folder}/${member.path}`;
+    this.state.pendingMembers.set(key, { ...member, path: key });
+    this.append({ t: 'member', p: key, s: member.size, m: member.mtimeMs, h: member.sha256 });
+  }
+
+  private append(line: JournalLine): void {
+    if (this.closed) return;
+    this.pending.push(`${JSON.stringify(line)}\n`);
+    if (!this.draining) {
+      this.draining = true;
+      // Lines settled in the same turn go out in one write.
+      setImmediate(() => void this.enqueue(() => this.drain()));
+    }
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(step).catch((err: unknown) => {
+      this.options.logger.error({ file: this.options.file, err: errorMessage(err) }, 'cannot write the watcher inventory');
+    });
+    return this.chain;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = false;
+    if (this.pending.length === 0 || !this.handle) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.handle.write(batch.join(''));
+      await this.handle.datasync();
+      this.linesInFile += batch.length;
+    } catch (err) {
+      // Keep the lines; the next append or flush tries again.
+      this.pending = batch.concat(this.pending);
       throw err;
     }
-    const parsed = JSON.parse(text) as InventoryFile;
-    if (parsed.instrument !== this.instrument) {
-      throw new Error(`checkpoint ${this.file} belongs to instrument ${parsed.instrument}, not ${this.instrument}`);
-    }
-    this.entries = new Map(Object.entries(parsed.entries));
+    if (this.linesInFile > this.neededLines() + this.slack) await this.rewrite();
   }
 
-  get(path: string): InventoryEntry | undefined {
-    return this.entries.get(path);
-  }
-
-  /** True when the path was announced with exactly this size and mtime. */
-  isAnnounced(path: string, size: number, mtimeMs: number): boolean {
-    const e = this.entries.get(path);
-    return e !== undefined && e.size === size && e.mtimeMs === mtimeMs;
-  }
-
-  record(path: string, entry: InventoryEntry): void {
-    this.entries.set(path, entry);
-    this.markDirty();
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  private markDirty(): void {
-    this.dirty = true;
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, this.flushDelayMs);
-  }
-
-  /** Writes pending changes now. */
-  flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.writing = this.writing.then(async () => {
-      if (!this.dirty) return;
-      this.dirty = false;
-      const body: InventoryFile = { version: 1, instrument: this.instrument, entries: Object.fromEntries(this.entries) };
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      try {
-        await mkdir(dirname(this.file), { recursive: true });
-        await writeFile(tmp, JSON.stringify(body));
-        await rename(tmp, this.file);
-      } catch (err) {
-        this.dirty = true;
-        this.logger.error({ file: this.file, err: errorMessage(err) }, 'cannot write the watcher checkpoint');
+  /** Rewrites the journal from the state: temporary file, sync, rename. */
+  private async rewrite(): Promise<void> {
+    const { file, instrument } = this.options;
+    // The snapshot already holds whatever the pending lines say.
+    const lines = [...this.state.lines()];
+    this.pending = [];
+    const tmp = `${file}.${process.pid}.compact`;
+    const out = await open(tmp, 'w');
+    try {
+      const header: JournalHeader = { ferry: 'watcher-inventory', v: 2, instrument };
+      let chunk = `${JSON.stringify(header)}\n`;
+      for (const line of lines) {
+        chunk += `${JSON.stringify(line)}\n`;
+        if (chunk.length > 1 << 20) {
+          await out.write(chunk);
+          chunk = '';
+        }
       }
-    });
-    return this.writing;
+      await out.write(chunk);
+      await out.sync();
+    } catch (err) {
+      await out.close();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await out.close();
+    await this.handle?.close();
+    this.handle = undefined;
+    await rename(tmp, file);
+    this.handle = await open(file, 'a');
+    this.linesInFile = lines.length + 1;
+  }
+
+  /** Resolves when everything recorded so far is on disk. */
+  flush(): Promise<void> {
+    return this.enqueue(() => this.drain());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.chain;
+    await this.handle?.close();
+    this.handle = undefined;
   }
 }

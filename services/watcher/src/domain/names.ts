@@ -1,16 +1,22 @@
-import { basename } from 'node:path';
-
-// Names instruments and operating systems use for files that are still being written
-// or that are not data: Office/Windows lock files, partial downloads, editor swaps.
-const TEMPORARY = [/^~\$/, /\.(tmp|temp|part|partial|crdownload|swp|lock)$/i, /^thumbs\.db$/i, /^desktop\.ini$/i];
-
-/** True for hidden and temporary names that are never acquisitions. */
-export function isIgnoredName(path: string): boolean {
-  const name = basename(path);
-  return name.startsWith('.') || TEMPORARY.some((re) => re.test(name));
-}
+import { sep } from 'node:path';
 
 /** A path relative to the instrument folder with forward slashes, as events carry it. */
 export function toEventPath(relative: string): string {
   return relative.split(/[\\/]+/).filter(Boolean).join('/');
+}
+
+/** The last segment of a relative path. */
+export function baseName(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? rel : rel.slice(slash + 1);
+}
+
+/** `dir/name` for relative paths, where the root is ''. */
+export function joinRel(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+/** A relative event path as a path of this operating system. */
+export function toSystemPath(rel: string): string {
+  return sep === '/' ? rel : rel.split('/').join(sep);
 }
