@@ -180,6 +180,8 @@ describe('watcher against a real nats-server', () => {
     expect(String(beat.details.unreadableError)).toMatch(/EACCES|permission denied/);
     expect(beat.disks[0]).toMatchObject({ path: h.dir });
     expect(beat.disks[0]!.totalBytes).toBeGreaterThan(0);
+    // The heartbeat can name the locked file before the readable one has been announced.
+    await waitFor('the readable file', () => h!.seen.some((s) => s.event.path === 'fine.raw'), { timeoutMs: 15_000 });
     expect(h.paths()).toEqual(['fine.raw']);
     await sleep(1200);
     expect(w.stats().unreadable).toBe(1);

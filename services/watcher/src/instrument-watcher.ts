@@ -4,7 +4,7 @@ import { FolderWatch, type Source } from './adapters/folder-watch.js';
 import { Inventory } from './adapters/inventory.js';
 import { probeUnit, type Probe } from './adapters/probe.js';
 import { chooseWatchMode, type WatchMode } from './adapters/volume.js';
-import { Announcer, type Hashed, type HashFn } from './announcer.js';
+import { Announcer, SMALL_FILE_CONCURRENCY, type Hashed, type HashFn } from './announcer.js';
 import type { InstrumentConfig } from './config.js';
 import { PathFilter } from './domain/filters.js';
 import { Limiter } from './domain/limiter.js';
@@ -80,8 +80,7 @@ export class InstrumentWatcher {
   private readonly now: () => number;
   private readonly filter: PathFilter;
   private readonly rules: RuleSet;
-  /** Notes a plain file's size and mtime, so its deadline can go straight to hashing. */
-  private readonly tracker: StabilityTracker<{ size: number; mtimeMs: number }>;
+  private readonly tracker: StabilityTracker;
   private readonly schedule: Schedule;
   readonly inventory: Inventory;
   private readonly announcer: Announcer;
@@ -102,7 +101,7 @@ export class InstrumentWatcher {
   private readonly empties = new Set<string>();
   private readonly waiting = new Map<string, string>();
   private readonly failed = new Map<string, Failure>();
-  private readonly unreadable = new Map<string, { path: string; error: string; since: string; attempts: number }>();
+  private readonly unreadable = new Map<string, { path: string; error: string; since: string; attempts: number; directory: boolean }>();
   private readonly inFlight = new Set<Promise<void>>();
   private ticker: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
@@ -128,8 +127,8 @@ export class InstrumentWatcher {
     this.tracker = new StabilityTracker(config.stableMs);
     this.schedule = new Schedule(tickMsFor(config.stableMs));
     this.inventory = new Inventory({ file: config.stateFile, instrument: config.name, logger: this.logger });
-    // Beyond the hashing slots, room for publishes awaiting JetStream's ack.
-    this.maxSettling = config.hashConcurrency + 16;
+    // Every hashing slot busy, and a few hashed acquisitions waiting for their publish.
+    this.maxSettling = config.hashConcurrency + SMALL_FILE_CONCURRENCY + 8;
     this.announcer = new Announcer({
       instrument: config.name,
       root: config.folder,
@@ -173,6 +172,8 @@ export class InstrumentWatcher {
   private walk(run: () => Promise<{ files: number; directories: number; ms: number }>): Promise<void> {
     this.walking ??= (async () => {
       this.rootError = undefined;
+      // Directories that could not be listed are tried again by this walk.
+      for (const [key, u] of this.unreadable) if (u.directory) this.unreadable.delete(key);
       this.lastWalkAt = this.now();
       try {
         const report = await run();
@@ -194,7 +195,7 @@ export class InstrumentWatcher {
       this.rootError = message;
       return;
     }
-    this.markUnreadable(rel, rel, errorMessage(err));
+    this.markUnreadable(rel, rel, errorMessage(err), true);
   }
 
   /** A path may have changed: plan a look at the acquisition it belongs to. */
@@ -257,12 +258,12 @@ export class InstrumentWatcher {
       return;
     }
     const unit = this.rules.unitOf(path);
-    const plain = this.tracker.noteOf(path);
-    if (plain && this.now() >= this.tracker.dueAt(path)!) {
+    const seen = this.tracker.seenOf(path);
+    if (seen && seen.extra === undefined && seen.size > 0 && !unit.isFolder && this.now() >= this.tracker.dueAt(path)!) {
       // A plain file at its deadline goes straight to hashing: the read ends with an fstat
       // of the same handle, which says whether it changed since it was seen, as a look would.
       this.untrack(path);
-      this.settle(path, unit, { kind: 'file', ...plain });
+      this.settle(path, unit, { kind: 'file', size: seen.size, mtimeMs: seen.mtimeMs });
       return;
     }
     const companion = unit.isFolder ? undefined : this.rules.companionRule(baseName(path));
@@ -289,10 +290,9 @@ export class InstrumentWatcher {
       this.forget(path);
       return;
     }
-    const previous = this.tracker.signatureOf(path);
-    const plainFile = probe.kind === 'file' && probe.companions.length === 0 && probe.size > 0 ? { size: probe.size, mtimeMs: probe.mtimeMs } : undefined;
-    const verdict = this.tracker.observe(path, probe.signature, now, plainFile);
-    if (previous !== undefined && previous !== probe.signature) this.active.add(path);
+    const previous = this.tracker.seenOf(path);
+    const verdict = this.tracker.observe(path, probe, now);
+    if (previous && (previous.size !== probe.size || previous.mtimeMs !== probe.mtimeMs || previous.extra !== probe.extra)) this.active.add(path);
     if (verdict === 'pending') {
       const fast = this.folder?.mode === 'poll' && this.active.has(path) ? now + Math.min(this.config.pollIntervalMs, 1000) : Infinity;
       this.schedule.at(path, Math.min(this.tracker.dueAt(path)!, fast));
@@ -417,7 +417,7 @@ export class InstrumentWatcher {
     this.options.onNotable?.();
   }
 
-  private markUnreadable(unit: string, path: string, error: string): void {
+  private markUnreadable(unit: string, path: string, error: string, directory = false): void {
     const known = this.unreadable.get(unit);
     if (known) {
       known.attempts++;
@@ -426,7 +426,7 @@ export class InstrumentWatcher {
       this.logger.debug({ path, error, attempts: known.attempts }, 'still unreadable');
       return;
     }
-    this.unreadable.set(unit, { path, error, since: new Date(this.now()).toISOString(), attempts: 1 });
+    this.unreadable.set(unit, { path, error, since: new Date(this.now()).toISOString(), attempts: 1, directory });
     this.logger.warn({ path, err: error, retryMs: this.config.retryUnreadableMs }, 'cannot read; will retry');
     this.options.onNotable?.();
   }

@@ -24,6 +24,8 @@ export interface LoadReport {
   migrated: boolean;
 }
 
+const SYNC_EVERY_MS = 1000;
+
 interface V1File {
   version: 1;
   instrument: string;
@@ -34,9 +36,10 @@ interface V1File {
  * The watcher's persistent inventory: an append-only JSON-lines journal, replayed at start
  * and compacted (rewritten to a temporary file, then renamed) when it grows well past what
  * it describes. Appending costs one write per batch however large the tree is; the old
- * checkpoint rewrote everything on each change. Lines are synced to disk before
- * {@link flush} resolves; a line cut short by a crash is skipped at the next start, and
- * what it described is found again and deduplicated by its message id.
+ * checkpoint rewrote everything on each change. Lines are written as they come and synced
+ * at least every second, and before {@link flush} resolves; a line cut short by a crash is
+ * skipped at the next start, and what it described is found again and deduplicated by
+ * its message id.
  */
 export class Inventory {
   readonly state = new InventoryState();
@@ -45,6 +48,8 @@ export class Inventory {
   private chain: Promise<void> = Promise.resolve();
   private draining = false;
   private linesInFile = 0;
+  private unsynced = false;
+  private syncTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: InventoryOptions) {}
@@ -145,21 +150,37 @@ export class Inventory {
     return this.chain;
   }
 
-  private async drain(): Promise<void> {
+  private async drain(sync = false): Promise<void> {
     this.draining = false;
-    if (this.pending.length === 0 || !this.handle) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.handle.write(batch.join(''));
-      await this.handle.datasync();
-      this.linesInFile += batch.length;
-    } catch (err) {
-      // Keep the lines; the next append or flush tries again.
-      this.pending = batch.concat(this.pending);
-      throw err;
+    if (!this.handle) return;
+    if (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.handle.write(batch.join(''));
+        this.linesInFile += batch.length;
+        this.unsynced = true;
+      } catch (err) {
+        // Keep the lines; the next append or flush tries again.
+        this.pending = batch.concat(this.pending);
+        throw err;
+      }
+      if (this.linesInFile > this.neededLines() + this.slack) await this.rewrite();
     }
-    if (this.linesInFile > this.neededLines() + this.slack) await this.rewrite();
+    if (!this.unsynced) return;
+    if (sync) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      this.unsynced = false;
+      await this.handle.datasync();
+    } else {
+      // Written lines survive a crash of the process; a sync a second bounds what a power
+      // cut can take (found again at the next start, and deduplicated by message id).
+      this.syncTimer ??= setTimeout(() => {
+        this.syncTimer = undefined;
+        void this.enqueue(() => this.drain(true));
+      }, SYNC_EVERY_MS);
+    }
   }
 
   /** Rewrites the journal from the state: temporary file, sync, rename. */
@@ -193,17 +214,20 @@ export class Inventory {
     await rename(tmp, file);
     this.handle = await open(file, 'a');
     this.linesInFile = lines.length + 1;
+    this.unsynced = false;
   }
 
-  /** Resolves when everything recorded so far is on disk. */
+  /** Resolves when everything recorded so far is written and synced to disk. */
   flush(): Promise<void> {
-    return this.enqueue(() => this.drain());
+    return this.enqueue(() => this.drain(true));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     await this.chain;
     await this.handle?.close();
     this.handle = undefined;

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Limiter } from '../domain/limiter.js';
 import { joinRel, toSystemPath } from '../domain/names.js';
 import type { MemberState, Unit } from '../domain/rules.js';
-import { fileSignature } from '../domain/stability.js';
 
 /** What one look at an acquisition found. */
 export type Probe =
@@ -12,8 +11,10 @@ export type Probe =
   /** A plain directory, not an acquisition: its files are acquisitions of their own. */
   | { kind: 'directory' }
   | { kind: 'unreadable'; path: string; error: string; code: string | undefined }
-  | { kind: 'file'; size: number; mtimeMs: number; signature: string; companions: { suffix: string; size: number | undefined }[] }
-  | { kind: 'folder'; size: number; mtimeMs: number; signature: string; members: MemberState[] };
+  /** `extra`: the companions' sizes and mtimes, when the file has a companion rule. */
+  | { kind: 'file'; size: number; mtimeMs: number; extra: string | undefined; companions: { suffix: string; size: number | undefined }[] }
+  /** Total size and latest mtime; `extra` sums up every member's path, size and mtime. */
+  | { kind: 'folder'; size: number; mtimeMs: number; extra: string; members: MemberState[] };
 
 /** Options for {@link probeUnit}. */
 export interface ProbeOptions {
@@ -48,9 +49,8 @@ export async function probeUnit(unit: Unit, options: ProbeOptions): Promise<Prob
       return { suffix, size: other?.isFile() ? other.size : undefined, mtimeMs: other?.mtimeMs };
     }),
   );
-  let signature = fileSignature(info.size, info.mtimeMs);
-  for (const c of companions) signature += `|${c.suffix}:${c.size ?? '-'}:${c.mtimeMs ?? '-'}`;
-  return { kind: 'file', size: info.size, mtimeMs: info.mtimeMs, signature, companions: companions.map(({ suffix, size }) => ({ suffix, size })) };
+  const extra = companions.length === 0 ? undefined : companions.map((c) => `${c.suffix}:${c.size ?? '-'}:${c.mtimeMs ?? '-'}`).join('|');
+  return { kind: 'file', size: info.size, mtimeMs: info.mtimeMs, extra, companions: companions.map(({ suffix, size }) => ({ suffix, size })) };
 }
 
 async function probeFolder(unitPath: string, abs: string, options: ProbeOptions): Promise<Probe> {
@@ -98,5 +98,5 @@ async function probeFolder(unitPath: string, abs: string, options: ProbeOptions)
     size += m.size;
     mtimeMs = Math.max(mtimeMs, m.mtimeMs);
   }
-  return { kind: 'folder', size, mtimeMs, signature: `${members.length}:${size}:${digest.digest('hex')}`, members };
+  return { kind: 'folder', size, mtimeMs, extra: `${members.length}:${digest.digest('hex')}`, members };
 }

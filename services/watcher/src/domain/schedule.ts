@@ -5,14 +5,26 @@
  * Pure and O(due) per tick, for trees of 100k files.
  */
 export class Schedule {
+  /** Slots are counted in resolutions from the first one: small integers, not heap numbers. */
   private readonly slotOf = new Map<string, number>();
   private readonly slots = new Map<number, Set<string>>();
+  private epoch: number | undefined;
 
   constructor(private readonly resolutionMs: number) {}
 
+  private slotFor(time: number): number {
+    const n = Math.ceil(time / this.resolutionMs);
+    this.epoch ??= n;
+    return n - this.epoch;
+  }
+
+  private timeOf(slot: number): number {
+    return (slot + this.epoch!) * this.resolutionMs;
+  }
+
   /** Plans a look at `path` at `time` or, if one is planned earlier, keeps that. */
   at(path: string, time: number): void {
-    const slot = Math.ceil(time / this.resolutionMs) * this.resolutionMs;
+    const slot = this.slotFor(time);
     const current = this.slotOf.get(path);
     if (current !== undefined) {
       if (current <= slot) return;
@@ -35,7 +47,7 @@ export class Schedule {
   takeDue(now: number, max = Infinity): string[] {
     const due: string[] = [];
     for (const [slot, paths] of this.slots) {
-      if (slot > now) continue;
+      if (this.timeOf(slot) > now) continue;
       for (const p of paths) {
         if (due.length >= max) return due;
         paths.delete(p);
@@ -49,7 +61,8 @@ export class Schedule {
 
   /** When `path` will be looked at, if planned. */
   plannedAt(path: string): number | undefined {
-    return this.slotOf.get(path);
+    const slot = this.slotOf.get(path);
+    return slot === undefined ? undefined : this.timeOf(slot);
   }
 
   get size(): number {

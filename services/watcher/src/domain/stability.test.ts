@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Limiter } from './limiter.js';
 import { Schedule } from './schedule.js';
-import { fileSignature, StabilityTracker } from './stability.js';
+import { StabilityTracker } from './stability.js';
 
-const sig = fileSignature;
+const sig = (size: number, mtimeMs: number, extra?: string) => ({ size, mtimeMs, extra });
 
 describe('StabilityTracker', () => {
   it('calls a unit stable only after the whole window without change', () => {
@@ -43,6 +43,14 @@ describe('StabilityTracker', () => {
     let stableAt = -1;
     for (; stableAt < 0; clock += 50) if (t.observe('w', sig(size, lastWrite), clock) === 'stable') stableAt = clock;
     expect(stableAt).toBeGreaterThanOrEqual(lastWrite + window);
+  });
+
+  it('compares what else a unit carries (folder members, companions) too', () => {
+    const t = new StabilityTracker(100);
+    t.observe('x.d', sig(10, 5, '2:abc'), 0);
+    expect(t.observe('x.d', sig(10, 5, '3:def'), 100)).toBe('pending');
+    expect(t.observe('x.d', sig(10, 5, '3:def'), 200)).toBe('stable');
+    expect(t.seenOf('x.d')).toMatchObject({ size: 10, mtimeMs: 5, extra: '3:def' });
   });
 
   it('forgets units', () => {
