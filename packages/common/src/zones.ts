@@ -77,7 +77,7 @@ export function zoneFromEnv(env: ZoneEnv): ZoneConfig | string {
  * them: several S3-compatible stores mishandle the SDK's default trailing checksums
  * on streamed bodies, and Ferry verifies content with its own SHA-256 anyway.
  */
-export function createS3Client(zone: S3ZoneConfig): S3Client {
+export function createS3Client(zone: S3ZoneConfig, options: { requestTimeoutMs?: number } = {}): S3Client {
   return new S3Client({
     region: zone.region,
     endpoint: zone.endpoint,
@@ -85,6 +85,8 @@ export function createS3Client(zone: S3ZoneConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // Socket timeouts turn a stalled connection into a retry instead of a hang.
+    ...(options.requestTimeoutMs ? { requestHandler: { requestTimeout: options.requestTimeoutMs, connectionTimeout: 10_000 } } : {}),
     ...(zone.accessKeyId && zone.secretAccessKey
       ? { credentials: { accessKeyId: zone.accessKeyId, secretAccessKey: zone.secretAccessKey } }
       : {}),

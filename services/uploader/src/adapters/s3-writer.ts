@@ -5,12 +5,12 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
   UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { classifyS3Error, FerryError, isPermanent, openZoneReader, type S3ZoneConfig, type ZoneReader } from '@ferry/common';
+import { classifyS3Error, createS3Client, FerryError, isPermanent, openZoneReader, type S3ZoneConfig, type ZoneReader } from '@ferry/common';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { mayTakeOver, partSizeFor, reusableParts, type ListedPart, type RecordedPart, type UploadState } from '../domain/parts.js';
@@ -22,24 +22,9 @@ type Header = Omit<UploadState, 'parts'>;
 /** The store no longer has the parts the resume state lists (aborted or expired upload); the next try starts over. */
 class UploadLostError extends FerryError {}
 
-/**
- * An S3 client for uploads: like common's `createS3Client` (checksums only when an
- * operation requires them, three tries with backoff), plus socket timeouts so a stalled
- * connection becomes a retry instead of a hang.
- */
+/** An S3 client for uploads: common's, with socket timeouts so a stalled connection becomes a retry. */
 export function createUploadClient(zone: S3ZoneConfig, requestTimeoutMs = 120_000): S3Client {
-  return new S3Client({
-    region: zone.region,
-    endpoint: zone.endpoint,
-    forcePathStyle: zone.forcePathStyle,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
-    requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: 10_000 },
-    ...(zone.accessKeyId && zone.secretAccessKey
-      ? { credentials: { accessKeyId: zone.accessKeyId, secretAccessKey: zone.secretAccessKey } }
-      : {}),
-  });
+  return createS3Client(zone, { requestTimeoutMs });
 }
 
 /** A one-line reason for an S3 or network failure, fit for `upload.failed`. */
