@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage, isPermanent, PermanentError } from './errors.js';
 import { EVENTS, eventForSubject, STREAMS, subjectMatches, type EventName, type EventOf, type StreamName } from './events.js';
+import { busMetrics } from './metrics.js';
 import { extractTraceContext, getTracer, injectTraceContext, SpanKind, withSpan } from './tracing.js';
 
 /** Options for {@link Bus.connect}. */
@@ -199,6 +200,7 @@ export class Bus {
       }
       await this.js.publish(subject, data, { msgID: msgId, headers: hdrs });
     });
+    busMetrics.published.inc({ event: name });
   }
 
   /** Subscribes to a core (not stored) event such as `upload.progress`; invalid messages are logged. */
@@ -256,32 +258,40 @@ export class Bus {
         if (!name || !(opts.events as readonly string[]).includes(name)) {
           await this.deadLetter(m, opts, 'unknown-subject', `no handler for ${subject} in ${opts.durable}`);
           stats.deadLettered++;
+          busMetrics.consumed.inc({ event: name ?? 'unknown', consumer: opts.durable, outcome: 'dead_lettered' });
           return;
         }
         const parsed = EVENTS[name].schema.safeParse(safeJson(m.data));
         if (!parsed.success) {
           await this.deadLetter(m, opts, 'invalid', parsed.error.message);
           stats.deadLettered++;
+          busMetrics.consumed.inc({ event: name, consumer: opts.durable, outcome: 'dead_lettered' });
           return;
         }
         const keepAlive = setInterval(() => m.working(), Math.max(1000, ackWaitMs / 3));
+        const labels = { event: name, consumer: opts.durable };
+        const endTimer = busMetrics.handlerSeconds.startTimer(labels);
         try {
           await opts.handler({ name, event: parsed.data, subject, deliveries, streamSequence: m.seq } as Received<N>);
           m.ack();
           stats.handled++;
+          busMetrics.consumed.inc({ ...labels, outcome: 'handled' });
         } catch (err) {
           const permanent = isPermanent(err);
           if (permanent || deliveries >= maxDeliver) {
             await this.deadLetter(m, opts, permanent ? 'permanent' : 'retries-exhausted', errorMessage(err));
             stats.deadLettered++;
+            busMetrics.consumed.inc({ ...labels, outcome: 'dead_lettered' });
           } else {
             const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1000;
             logger.warn({ subject, deliveries, delayMs: delay, err: errorMessage(err) }, 'handler failed, will retry');
             m.nak(delay);
             stats.retried++;
+            busMetrics.consumed.inc({ ...labels, outcome: 'retried' });
           }
         } finally {
           clearInterval(keepAlive);
+          endTimer();
         }
       });
     };

@@ -63,6 +63,9 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FERRY_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default(safeHostname()),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
+  /** Serves Prometheus `/metrics` on this port when set (0 picks a free one); off by default. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('0.0.0.0'),
 };
 
 /** NATS connection settings. `NATS_PREFIX` isolates one deployment's subjects and streams. */

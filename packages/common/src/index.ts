@@ -33,6 +33,18 @@ export {
 export { HASH_CHUNK_BYTES, hashFile, type FileHash } from './hash.js';
 export { HeartbeatPublisher, volumeUsage, type HeartbeatOptions } from './heartbeat.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export {
+  busMetrics,
+  counter,
+  DURATION_BUCKETS,
+  gauge,
+  histogram,
+  metricsRegistry,
+  renderMetrics,
+  serveMetrics,
+  startDefaultMetrics,
+  type MetricsServer,
+} from './metrics.js';
 export { instrumentFilePath } from './paths.js';
 export { runService, type ServiceHandle } from './service.js';
 export { ShutdownRegistry, type ShutdownOptions } from './shutdown.js';

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { redactConfig } from './config.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { createLogger } from './logger.js';
+import { serveMetrics, startDefaultMetrics, type MetricsServer } from './metrics.js';
 import { ShutdownRegistry } from './shutdown.js';
 import { setupTelemetry } from './tracing.js';
 
@@ -9,6 +10,8 @@ interface BaseConfig {
   LOG_LEVEL: string;
   FERRY_INSTANCE: string;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  METRICS_PORT?: number | undefined;
+  METRICS_HOST?: string | undefined;
 }
 
 /** What a service's `start` receives from {@link runService}. */
@@ -49,14 +52,21 @@ export async function runService<C extends BaseConfig>(options: {
   const shutdown = new ShutdownRegistry({ logger });
   shutdown.listen();
   logger.info({ config: redactConfig(config as unknown as Record<string, unknown>) }, `${options.service} starting`);
+  startDefaultMetrics({ service: options.service, instance: config.FERRY_INSTANCE });
+  let metrics: MetricsServer | undefined;
   try {
+    if (config.METRICS_PORT !== undefined) metrics = await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger });
     await options.start({ config, logger, shutdown });
+    // Scrapes keep working while the service drains; the endpoint goes with the last steps.
+    const served = metrics;
+    if (served) shutdown.add('metrics', () => served.close());
     shutdown.add('telemetry', () => telemetry.shutdown());
     shutdown.add('logger', () => new Promise<void>((resolve) => logger.flush(() => resolve())));
     logger.info(`${options.service} started`);
   } catch (err) {
     logger.fatal({ err: errorMessage(err), cause: err instanceof Error && err.cause ? errorMessage(err.cause) : undefined }, `${options.service} failed to start`);
     await shutdown.run('start failed');
+    await metrics?.close();
     process.exit(1);
   }
 }

@@ -1,17 +1,9 @@
-import {
-  errorMessage,
-  fileIdFor,
-  getTracer,
-  isPermanent,
-  manifestDigest,
-  SpanKind,
-  withSpan,
-  type Bus,
-  type EventOf,
-  type FileHash,
-  type Logger,
-  type ManifestEntry,
-} from '@ferry/common';
+import type { Bus } from '@ferry/common/bus';
+import { errorMessage, isPermanent } from '@ferry/common/errors';
+import { fileIdFor, manifestDigest, type EventOf, type ManifestEntry } from '@ferry/common/events';
+import type { FileHash } from '@ferry/common/hash';
+import type { Logger } from '@ferry/common/logger';
+import { getTracer, SpanKind, withSpan } from '@ferry/common/tracing';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-import { hashFile } from '@ferry/common';
+import { hashFile } from '@ferry/common/hash';
 import { waitFor } from '@ferry/testkit';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, mkdtemp, open, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';

@@ -1,4 +1,7 @@
-import { errorMessage, HeartbeatPublisher, type Bus, type Logger } from '@ferry/common';
+import type { Bus } from '@ferry/common/bus';
+import { errorMessage } from '@ferry/common/errors';
+import { HeartbeatPublisher } from '@ferry/common/heartbeat';
+import type { Logger } from '@ferry/common/logger';
 import { dirname } from 'node:path';
 import type { HashFn } from './announcer.js';
 import type { WatcherConfig } from './config.js';

@@ -1,4 +1,6 @@
-import { ConfigError, parseDuration, subjectToken } from '@ferry/common';
+import { parseDuration } from '@ferry/common/config';
+import { ConfigError } from '@ferry/common/errors';
+import { subjectToken } from '@ferry/common/events';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import { ConfigError } from '@ferry/common';
+import { ConfigError } from '@ferry/common/errors';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,6 @@
-import { commonEnv, ConfigError, envBoolean, envDuration, natsEnv, parseConfig, subjectToken } from '@ferry/common';
+import { commonEnv, envBoolean, envDuration, natsEnv, parseConfig } from '@ferry/common/config';
+import { ConfigError } from '@ferry/common/errors';
+import { subjectToken } from '@ferry/common/events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';

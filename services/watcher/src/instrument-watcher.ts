@@ -1,4 +1,6 @@
-import { errorMessage, type Bus, type Logger } from '@ferry/common';
+import type { Bus } from '@ferry/common/bus';
+import { errorMessage } from '@ferry/common/errors';
+import type { Logger } from '@ferry/common/logger';
 import { setMaxListeners } from 'node:events';
 import { FolderWatch, type Source } from './adapters/folder-watch.js';
 import { Inventory } from './adapters/inventory.js';

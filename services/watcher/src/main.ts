@@ -1,4 +1,5 @@
-import { connectBus, runService } from '@ferry/common';
+import { connectBus } from '@ferry/common/bus';
+import { runService } from '@ferry/common/service';
 import { createWatcher } from './app.js';
 import { loadConfig } from './config.js';
 

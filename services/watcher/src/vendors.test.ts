@@ -1,4 +1,4 @@
-import { manifestDigest } from '@ferry/common';
+import { manifestDigest } from '@ferry/common/events';
 import { waitFor } from '@ferry/testkit';
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

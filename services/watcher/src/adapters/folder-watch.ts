@@ -1,4 +1,5 @@
-import { errorMessage, type Logger } from '@ferry/common';
+import { errorMessage } from '@ferry/common/errors';
+import type { Logger } from '@ferry/common/logger';
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';

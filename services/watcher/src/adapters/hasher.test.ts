@@ -1,4 +1,4 @@
-import { hashFile } from '@ferry/common';
+import { hashFile } from '@ferry/common/hash';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

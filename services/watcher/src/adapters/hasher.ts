@@ -1,4 +1,4 @@
-import { HASH_CHUNK_BYTES, type FileHash } from '@ferry/common';
+import { HASH_CHUNK_BYTES, type FileHash } from '@ferry/common/hash';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 

@@ -1,4 +1,4 @@
-import { canonicalManifest, manifestDigest } from '@ferry/common';
+import { canonicalManifest, manifestDigest } from '@ferry/common/events';
 import { testLogger } from '@ferry/testkit';
 import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';

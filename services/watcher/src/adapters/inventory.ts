@@ -1,4 +1,5 @@
-import { errorMessage, type Logger } from '@ferry/common';
+import { errorMessage } from '@ferry/common/errors';
+import type { Logger } from '@ferry/common/logger';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,4 +1,5 @@
-import { Bus, type EventOf } from '@ferry/common';
+import { Bus } from '@ferry/common/bus';
+import type { EventOf } from '@ferry/common/events';
 import { isolate, testLogger } from '@ferry/testkit';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
