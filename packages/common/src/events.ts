@@ -141,6 +141,25 @@ export const heartbeatSchema = z.object({
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
 });
 
+/** One end-to-end check by the scheduler's canary: a generated file followed to `done`. */
+export const canaryResultSchema = z.object({
+  checkId: z.string().min(1),
+  /** The canary instrument whose folder received the file. */
+  instrument: subjectToken,
+  /** The scheduler instance that ran the check. */
+  instance: subjectToken,
+  result: z.enum(['ok', 'late', 'failed']),
+  /** From writing the file to its `done` (for `ok`), or to giving up. */
+  latencyMs: z.number().int().nonnegative(),
+  limitMs: z.number().int().positive(),
+  /** When the next check is due; the monitor expects a result by then plus the limit. */
+  intervalMs: z.number().int().positive(),
+  sha256: sha256Hex,
+  checkedAt: isoTime,
+  /** Which step failed, or what was last seen when late. */
+  detail: z.string().optional(),
+});
+
 const alertBase = z.object({
   fingerprint: z.string().min(1),
   rule: z.string().min(1),
@@ -177,7 +196,7 @@ export const deadLetterSchema = z.object({
 export const STREAMS = {
   FILES: { subjects: ['file.detected.>', 'upload.done.>', 'upload.failed.>'], maxAgeMs: 30 * 86_400_000 },
   JOBS: { subjects: ['job.>'], maxAgeMs: 30 * 86_400_000 },
-  OPS: { subjects: ['backup.>', 'alert.>', 'command.>'], maxAgeMs: 30 * 86_400_000 },
+  OPS: { subjects: ['backup.>', 'alert.>', 'command.>', 'canary.>'], maxAgeMs: 30 * 86_400_000 },
   HEARTBEATS: { subjects: ['heartbeat.>'], maxAgeMs: 3_600_000 },
   DLQ: { subjects: ['dlq.>'], maxAgeMs: 90 * 86_400_000 },
 } as const;
@@ -233,7 +252,7 @@ export const EVENTS = {
     pattern: 'job.queued.*',
     schema: jobQueuedSchema,
     subject: (e) => `job.queued.${e.pipeline}`,
-    msgId: (e) => `job.queued:${e.jobId}`,
+    msgId: (e) => `job.queued:${e.jobId}:${e.attempt}`,
   }),
   'job.started': def({
     stream: 'JOBS',
@@ -262,6 +281,13 @@ export const EVENTS = {
     schema: jobSkippedSchema,
     subject: (e) => `job.skipped.${e.instrument}`,
     msgId: (e) => `job.skipped:${e.fileId}`,
+  }),
+  'canary.result': def({
+    stream: 'OPS',
+    pattern: 'canary.result.*',
+    schema: canaryResultSchema,
+    subject: (e) => `canary.result.${e.instrument}`,
+    msgId: (e) => `canary.result:${e.checkId}`,
   }),
   'backup.completed': def({
     stream: 'OPS',

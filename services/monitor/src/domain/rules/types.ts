@@ -68,6 +68,21 @@ export interface BackupState {
   last: { finishedAt: number; verified: boolean; error: string | null } | null;
 }
 
+/** The last result of one canary instrument's end-to-end check. */
+export interface CanaryState {
+  instrument: string;
+  /** The scheduler instance that ran it. */
+  instance: string;
+  result: 'ok' | 'late' | 'failed';
+  checkedAt: number;
+  latencyMs: number;
+  limitMs: number;
+  intervalMs: number;
+  detail: string | null;
+  /** The last check that came back `ok`, if any. */
+  lastOkAt: number | null;
+}
+
 /**
  * Everything the rules read from PostgreSQL, gathered once per evaluation. A part is
  * `undefined` when it could not be read: its rules then keep their alerts as they are.
@@ -79,6 +94,7 @@ export interface Snapshot {
   failures?: FailureGroup[];
   deadLetters?: DeadLetterGroup[];
   backups?: BackupState;
+  canaries?: CanaryState[];
   /** Latest detection per instrument (from files and from watcher heartbeats). */
   lastDetections?: Record<string, number>;
   /** When this deployment's monitor first ran: the reference time before any backup or file exists. */
