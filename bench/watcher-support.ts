@@ -17,7 +17,9 @@ export async function benchNats(prefix: string) {
 
 /** Starts `services/watcher/dist/main.js` with these variables (plus PATH). */
 export function spawnWatcher(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [WATCHER_MAIN], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // WATCHER_NODE_ARGS (for example --cpu-prof) go to the watcher's node only, not the bench's.
+  const nodeArgs = (process.env.WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, WATCHER_MAIN], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
 
