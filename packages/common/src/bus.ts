@@ -33,6 +33,10 @@ export interface BusOptions {
   user?: string;
   password?: string;
   credsFile?: string;
+  /** Reply subjects start with this (default `_INBOX`); `_INBOX_<user>` under per-user permissions. */
+  inboxPrefix?: string;
+  /** TLS: the CA file turns it on (and verifies the server); cert and key for client authentication. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /** The NATS settings every service reads (see `natsEnv`). */
@@ -42,6 +46,10 @@ export interface NatsSettings {
   NATS_USER?: string | undefined;
   NATS_PASSWORD?: string | undefined;
   NATS_CREDS_FILE?: string | undefined;
+  NATS_INBOX_PREFIX?: string | undefined;
+  NATS_TLS_CA?: string | undefined;
+  NATS_TLS_CERT?: string | undefined;
+  NATS_TLS_KEY?: string | undefined;
   FERRY_INSTANCE: string;
 }
 
@@ -56,6 +64,8 @@ export function connectBus(config: NatsSettings, service: string, logger: Logger
     user: config.NATS_USER,
     password: config.NATS_PASSWORD,
     credsFile: config.NATS_CREDS_FILE,
+    inboxPrefix: config.NATS_INBOX_PREFIX,
+    tls: config.NATS_TLS_CA || config.NATS_TLS_CERT || config.NATS_TLS_KEY ? { caFile: config.NATS_TLS_CA, certFile: config.NATS_TLS_CERT, keyFile: config.NATS_TLS_KEY } : undefined,
   });
 }
 
@@ -118,19 +128,25 @@ export class Bus {
 
   static async connect(options: BusOptions): Promise<Bus> {
     const authenticator = options.credsFile ? credsAuthenticator(await readFile(options.credsFile)) : undefined;
+    const tls = options.tls;
+    if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new PermanentError('NATS_TLS_CERT and NATS_TLS_KEY go together: set both or neither');
     const nc = await connect({
       servers: options.servers.split(',').map((s) => s.trim()),
       name: options.name,
       user: options.user,
       pass: options.password,
       authenticator,
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+      // Without NATS_TLS_CA the server's certificate is checked against the system's CAs.
+      ...(tls ? { tls: { ...(tls.caFile ? { caFile: tls.caFile } : {}), ...(tls.certFile ? { certFile: tls.certFile, keyFile: tls.keyFile } : {}) } } : {}),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
     });
     void (async () => {
       for await (const status of nc.status()) {
         if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
-          options.logger.warn({ nats: status.type }, 'nats connection status');
+          // A permissions violation arrives here too: its message names the subject.
+          options.logger.warn({ nats: status.type, ...(status.type === 'error' ? { err: errorMessage(status.error) } : {}) }, 'nats connection status');
         }
       }
     })();

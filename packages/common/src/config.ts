@@ -81,6 +81,19 @@ export const natsEnv = {
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
   NATS_CREDS_FILE: z.string().optional(),
+  /**
+   * Where replies to this connection go (`<prefix>.<id>`), default `_INBOX`. With per-user
+   * permissions each user gets its own (`_INBOX_<user>`), so none can read another's.
+   */
+  NATS_INBOX_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'subject tokens (letters, digits, _, - and $) separated by dots, no wildcards')
+    .optional(),
+  /** PEM file of the CA that signed the server's certificate; turns TLS on. */
+  NATS_TLS_CA: z.string().optional(),
+  /** PEM client certificate and key, for a server that verifies clients (both or neither). */
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
 };
 
 /** PostgreSQL connection settings. */

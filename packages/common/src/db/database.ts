@@ -17,12 +17,27 @@ const int8AsNumber = new pg.TypeOverrides();
 int8AsNumber.setTypeParser(INT8_OID, (v: string) => Number(v));
 
 /**
+ * The connection string for `pg` with libpq's meaning of TLS parameters. TLS is set in the
+ * URL, as for `psql` and `pg_dump` (the scheduler's backups pass the same URL to them):
+ * `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`), `sslrootcert`
+ * (the CA file), `sslcert` and `sslkey` (a client certificate). Without `uselibpqcompat`,
+ * `pg` would treat `require` and `verify-ca` as `verify-full` and warn at every connection.
+ */
+export function pgConnectionString(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('sslmode') || parsed.searchParams.has('uselibpqcompat')) return url;
+  parsed.searchParams.set('uselibpqcompat', 'true');
+  return parsed.toString();
+}
+
+/**
  * A Kysely instance on a `pg` pool. `bigint` columns come back as numbers: sizes up to
- * 2^53 bytes (8 PiB) are exact.
+ * 2^53 bytes (8 PiB) are exact. TLS comes from the URL (see {@link pgConnectionString}),
+ * e.g. `postgres://ferry_monitor:…@db:5432/ferry?sslmode=verify-full&sslrootcert=/etc/ferry/tls/ca.crt`.
  */
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   const pool = new pg.Pool({
-    connectionString: options.url,
+    connectionString: pgConnectionString(options.url),
     max: options.maxConnections ?? 10,
     application_name: options.applicationName,
     types: int8AsNumber,

@@ -1,0 +1,42 @@
+import { errorMessage, type Bus, type EventName } from '@ferry/common';
+
+/** True for the server's refusal of a publication or subscription. */
+export const isPermissionError = (err: unknown) => /permissions violation/i.test(errorMessage(err));
+
+/** 'published' when the server stored it, 'refused' on a permissions violation; anything else fails. */
+export async function publishOutcome(b: Bus, event: string, sample: Record<string, unknown>): Promise<'published' | 'refused'> {
+  try {
+    await b.publish(event as EventName, sample as never);
+    return 'published';
+  } catch (err) {
+    if (isPermissionError(err)) return 'refused';
+    throw err;
+  }
+}
+
+/** Rejection reason of a request the server must refuse, for `expect(...).toMatch`. */
+export async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return errorMessage(err);
+  }
+  return 'it was allowed';
+}
+
+/**
+ * Subscribes to `subject` and reports how the subscription ended within 2 s, and how many
+ * messages it got meanwhile (`others` publish matching messages while it is open).
+ */
+export async function subscribeOutcome(b: Bus, subject: string, others: () => Promise<void> = () => Promise.resolve()): Promise<{ ended: string; received: number }> {
+  const sub = b.nc.subscribe(subject);
+  let received = 0;
+  const ended = (async () => {
+    for await (const _m of sub) received++;
+    return 'closed';
+  })().catch((err: unknown) => (err instanceof Error ? err.name : String(err)));
+  await others();
+  const outcome = await Promise.race([ended, new Promise<string>((r) => setTimeout(() => r('still open'), 2000))]);
+  if (!sub.isClosed()) sub.unsubscribe();
+  return { ended: outcome, received };
+}
