@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -23,10 +23,11 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service, instance: options.instance },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ['*.password', '*.secret', '*.token', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+      // Only a real span context: without a tracer provider the active span can be a
+      // placeholder of zeros, which would tie unrelated lines to one bogus trace.
       mixin() {
-        const span = trace.getActiveSpan();
-        if (!span) return {};
-        const ctx = span.spanContext();
+        const ctx = trace.getActiveSpan()?.spanContext();
+        if (!ctx || !isSpanContextValid(ctx)) return {};
         return { trace_id: ctx.traceId, span_id: ctx.spanId };
       },
     },

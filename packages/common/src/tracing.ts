@@ -24,6 +24,8 @@ import { errorMessage } from './errors.js';
 
 export { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 export type { Context, Span, Tracer } from '@opentelemetry/api';
+/** For tests: an exporter that keeps finished spans in memory (pass it in `exporters`). */
+export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /** Options for {@link setupTelemetry}. */
 export interface TelemetryOptions {
@@ -34,6 +36,19 @@ export interface TelemetryOptions {
   otlpEndpoint?: string;
   /** Extra exporters, such as an in-memory one in tests. */
   exporters?: SpanExporter[];
+  /**
+   * Longest wait, in ms, before finished spans go to the OTLP endpoint. Default: the
+   * standard `OTEL_BSP_SCHEDULE_DELAY` variable, else 5000. The SDK no longer reads that
+   * variable itself, so it is read here, once, when telemetry is set up.
+   */
+  batchDelayMs?: number;
+}
+
+/** `OTEL_BSP_SCHEDULE_DELAY` when it is a non-negative integer; anything else is ignored. */
+function batchDelayFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.OTEL_BSP_SCHEDULE_DELAY?.trim();
+  if (!raw || !/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** What {@link setupTelemetry} returns: flush and stop on shutdown. */
@@ -55,7 +70,9 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   const processors: SpanProcessor[] = [];
   if (options.otlpEndpoint) {
     const url = `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+    const scheduledDelayMillis = options.batchDelayMs ?? batchDelayFromEnv(process.env) ?? 5000;
+    // Spans still in the batch are sent by `shutdown()` (provider shutdown flushes every processor).
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis }));
   }
   for (const exporter of options.exporters ?? []) {
     processors.push(new BatchSpanProcessor(exporter, { scheduledDelayMillis: 100 }));

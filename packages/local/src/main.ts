@@ -1,4 +1,4 @@
-import { startNats, startPostgres, startRedis, type ServerProcess } from '@ferry/testkit/servers';
+import { freePort, startNats, startPostgres, startRedis, type ServerProcess } from '@ferry/testkit/servers';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -25,6 +25,9 @@ const dirs = {
   postgres: join(home, 'data', 'postgres'),
 };
 
+/** In start order: the monitor migrates the schema; the others wait for nothing but their servers. */
+const SERVICES = ['monitor', 'gateway', 'scheduler', 'uploader', 'watcher'] as const;
+
 const servers: ServerProcess[] = [];
 const supervisor = new Supervisor(dirs.logs, print);
 let shuttingDown = false;
@@ -45,7 +48,7 @@ process.once('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<void> {
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
-  for (const service of ['watcher', 'uploader', 'scheduler', 'monitor', 'gateway']) {
+  for (const service of SERVICES) {
     if (!existsSync(join(repo, 'services', service, 'dist', 'main.js'))) throw new Error(`services/${service} is not built: run npm run build`);
   }
   print(`starting servers under ${home}`);
@@ -76,9 +79,19 @@ async function main(): Promise<void> {
     PORT: port,
     FERRY_INSTANCE: process.env.FERRY_INSTANCE ?? 'local',
   };
+  // Each service serves Prometheus metrics on a port of its own, on loopback only.
+  const metricsHost = process.env.METRICS_HOST ?? '127.0.0.1';
+  const metrics: { name: (typeof SERVICES)[number]; port: number; url: string }[] = [];
+  for (const name of SERVICES) {
+    const metricsPort = await freePort();
+    metrics.push({ name, port: metricsPort, url: `http://${metricsHost === '0.0.0.0' ? '127.0.0.1' : metricsHost}:${metricsPort}/metrics` });
+  }
   await writeFile(
     join(home, 'local.env'),
-    ['NATS_URL', 'REDIS_URL', 'DATABASE_URL'].map((k) => `${k}=${env[k]}`).join('\n') + '\n',
+    [
+      ...['NATS_URL', 'REDIS_URL', 'DATABASE_URL'].map((k) => `${k}=${env[k]}`),
+      ...metrics.map((m) => `${m.name.toUpperCase()}_METRICS_URL=${m.url}`),
+    ].join('\n') + '\n',
   );
 
   const tokenFile = join(home, 'admin-token');
@@ -91,9 +104,8 @@ async function main(): Promise<void> {
     if (made.status !== 0) throw new Error(`could not create the admin token: ${made.stderr || made.stdout}`);
   }
 
-  // The monitor migrates the schema; the others wait for nothing but their servers.
-  for (const name of ['monitor', 'gateway', 'scheduler', 'uploader', 'watcher']) {
-    supervisor.start({ name, script: join(repo, 'services', name, 'dist', 'main.js'), env });
+  for (const m of metrics) {
+    supervisor.start({ name: m.name, script: join(repo, 'services', m.name, 'dist', 'main.js'), env: { ...env, METRICS_HOST: metricsHost, METRICS_PORT: String(m.port) } });
   }
   print('');
   print(`Ferry is running: http://localhost:${port}`);
@@ -101,6 +113,9 @@ async function main(): Promise<void> {
   print(`  drop files into:   ${dirs.instrument}`);
   print(`  stored content:    ${env.ZONE_KIND === 'local' ? env.ZONE_DIR : `zone ${env.ZONE_NAME}`}`);
   print(`  server addresses:  ${join(home, 'local.env')}`);
+  print('  metrics (Prometheus):');
+  for (const m of metrics) print(`    ${m.name.padEnd(10)} ${m.url}`);
+  if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) print('  traces: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318) to export them');
   print('Press Ctrl-C to stop.');
   print('');
 }

@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import { Projection } from './adapters/projection.js';
 import { AlertEngine, type AlertingOptions } from './alerting.js';
 import { defaultAlertSettings } from './domain/settings.js';
+import { projected, trackState } from './metrics.js';
 
 /** What {@link createMonitor} needs. */
 export interface MonitorDeps {
@@ -69,6 +70,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
   };
   const alerts = deps.alerting === false ? undefined : new AlertEngine({ db: deps.db, bus, logger, options: { ...(deps.alerting ?? {}), settings }, caughtUp });
   let progress: { stop(): void } | undefined;
+  let untrackState: (() => void) | undefined;
   const counters = { projected: 0, failed: 0 };
   const heartbeat = new HeartbeatPublisher({
     bus,
@@ -98,6 +100,7 @@ export function createMonitor(deps: MonitorDeps): Monitor {
             try {
               await projection.apply(msg.name, msg.event);
               counters.projected++;
+              projected(msg.name, msg.event);
             } catch (err) {
               counters.failed++;
               throw err;
@@ -111,8 +114,11 @@ export function createMonitor(deps: MonitorDeps): Monitor {
       });
       heartbeat.start();
       alerts?.start();
+      untrackState = trackState(deps.db, logger);
     },
     async stop() {
+      untrackState?.();
+      untrackState = undefined;
       await alerts?.stop();
       progress?.stop();
       progress = undefined;

@@ -9,6 +9,7 @@ import { createUploadHandler } from './adapters/upload-consumer.js';
 import type { SchedulerConfig } from './config.js';
 import { createPipelineMatcher, type Pipeline } from './domain/pipeline.js';
 import type { PoolSettings } from './domain/pools.js';
+import { trackQueues } from './metrics.js';
 import { createOperations, type Operations } from './operations.js';
 import { opsTasksFromConfig, type OpsTasks } from './ops-tasks.js';
 
@@ -214,10 +215,12 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
   let operations: Operations | undefined;
   let tasks: OpsTasks | undefined;
   let heartbeat: HeartbeatPublisher | undefined;
+  let untrackQueues: (() => void) | undefined;
   let stopPromise: Promise<void> | undefined;
 
   // Consumers first so nothing new arrives, NATS last so workers can still report.
   const steps: [string, () => Promise<void> | undefined][] = [
+    ['metrics', () => void untrackQueues?.()],
     ['consumer', () => scheduler?.stop()],
     ['commands', () => commands?.stop()],
     ['operations', () => operations?.stop()],
@@ -281,6 +284,15 @@ export function createSchedulerService(options: SchedulerServiceOptions): Compon
             await handle(msg.event);
           },
         });
+        // The queueing side reports the queues (a worker-only host would repeat the same numbers).
+        const pools = [...new Set([...config.pools.map((p) => p.name), ...config.pipelines.map((p) => p.pool)])];
+        const q = queues;
+        untrackQueues = trackQueues(async () => {
+          const byPool = await q.counts(pools);
+          const out: Record<string, Record<string, number>> = {};
+          for (const [pool, counts] of Object.entries(byPool)) out[poolQueueName(pool)] = counts;
+          return { ...out, ...(await ops.counts()) };
+        }, logger);
       }
       heartbeat = new HeartbeatPublisher({
         bus,

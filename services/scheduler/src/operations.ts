@@ -43,6 +43,8 @@ export interface OperationsOptions {
 export interface Operations extends Component {
   /** Queues a task now, once per `id` (a command's id keeps a redelivered command from running it twice). */
   runNow(queue: OpsQueue, task: string, id: string, data?: Record<string, unknown>): Promise<void>;
+  /** Job counts by state of each operations queue, by its BullMQ name (metrics). */
+  counts(): Promise<Record<string, Record<string, number>>>;
 }
 
 const dataSchema = z.record(z.string(), z.unknown());
@@ -108,6 +110,12 @@ export function createOperations(options: OperationsOptions): Operations {
         await worker.waitUntilReady();
       }
       options.logger.info({ schedules: options.schedules.map((s) => `${s.id} ${s.pattern ?? `every ${s.everyMs}ms`}`), runs: Object.keys(options.handlers) }, 'operations scheduled');
+    },
+    async counts() {
+      const out: Record<string, Record<string, number>> = {};
+      if (stopPromise) return out;
+      for (const name of Object.keys(OPS_QUEUES) as OpsQueue[]) out[OPS_QUEUES[name]] = await queueOf(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      return out;
     },
     async runNow(queue, task, id, data = {}) {
       await queueOf(queue).add(task, data, { ...keep, jobId: `now-${id}`, attempts: 1 });

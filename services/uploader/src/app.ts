@@ -25,6 +25,7 @@ import { openZoneWriter, type ZoneWriter } from './adapters/zone-writer.js';
 import type { UploaderConfig } from './config.js';
 import { Semaphore, TokenBucket } from './domain/limits.js';
 import type { ZoneSettings } from './domain/zones-file.js';
+import { uploaderMetrics } from './metrics.js';
 
 /** What {@link createUploader} needs. */
 export interface UploaderDeps {
@@ -188,8 +189,11 @@ export function createUploader(deps: UploaderDeps): Uploader {
       const root = config.INSTRUMENT_ROOTS[event.instrument] ?? event.root;
       const key = contentKey(event.sha256, target.writer.zone.prefix);
       const started = Date.now();
+      let sending = 0;
       const result = await target.slots.run(async () => {
         counters.uploading++;
+        uploaderMetrics.inFlight.inc({ zone: zoneName });
+        sending = performance.now();
         try {
           return await withSpan(tracer, 'upload', { attributes: { 'ferry.zone': zoneName, 'ferry.key': key, 'ferry.file.size': event.size, 'ferry.kind': event.kind } }, () =>
             event.kind === 'folder'
@@ -206,13 +210,19 @@ export function createUploader(deps: UploaderDeps): Uploader {
           );
         } finally {
           counters.uploading--;
+          uploaderMetrics.inFlight.dec({ zone: zoneName });
         }
       });
       counters.resumedParts += result.resumedParts ?? 0;
-      if (result.existed) counters.existed++;
-      else {
+      if (result.existed) {
+        counters.existed++;
+        uploaderMetrics.uploads.inc({ zone: zoneName, outcome: 'skipped_existing' });
+      } else {
         counters.stored++;
         counters.bytes += event.size;
+        uploaderMetrics.uploads.inc({ zone: zoneName, outcome: 'stored' });
+        uploaderMetrics.bytes.inc({ zone: zoneName }, event.size);
+        uploaderMetrics.seconds.observe({ zone: zoneName }, (performance.now() - sending) / 1000);
       }
       await bus.publish('upload.done', {
         fileId: event.fileId,
@@ -236,6 +246,8 @@ export function createUploader(deps: UploaderDeps): Uploader {
         throw err;
       }
       const final = isPermanent(err) || attempt >= config.UPLOAD_ATTEMPTS;
+      // A zone this uploader does not serve is named in the event and the log, not in a label.
+      uploaderMetrics.uploads.inc({ zone: targets.has(zoneName) ? zoneName : 'unconfigured', outcome: final ? 'failed' : 'retried' });
       const reason = describeStoreError(err);
       log.warn({ err: reason, attempt, final }, 'upload failed');
       await bus.publish('upload.failed', {

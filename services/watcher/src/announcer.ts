@@ -11,6 +11,7 @@ import { hashFilePipelined, type HashedFile } from './adapters/hasher.js';
 import type { Inventory } from './adapters/inventory.js';
 import type { Probe } from './adapters/probe.js';
 import type { InventoryEntry } from './domain/inventory-state.js';
+import { watcherMetrics } from './metrics.js';
 import { Limiter } from './domain/limiter.js';
 import { toSystemPath } from './domain/names.js';
 
@@ -105,9 +106,12 @@ export class Announcer {
       this.reading.set(unit, (this.reading.get(unit) ?? 0) + 1);
       try {
         const abs = this.abs(path);
+        const endTimer = watcherMetrics.hashSeconds.startTimer({ instrument: this.options.instrument });
         const digest = await this.hash(abs, { signal, expectedSize: seen.size });
+        endTimer();
         this.hashed.files++;
         this.hashed.bytes += digest.size;
+        watcherMetrics.hashBytes.inc({ instrument: this.options.instrument }, digest.size);
         const info = digest.after ?? (await stat(abs));
         const after = { size: info.size, mtimeMs: info.mtimeMs, mtime: info.mtime };
         // Unchanged from when it was seen stable, to the end of the read: the digest is of

@@ -116,6 +116,7 @@ instruments:
     expect(c.instruments[0]).toMatchObject({ name: 'ms1', folder: join(dir, 'data'), stableMs: 2000 });
     expect(c.HEARTBEAT_INTERVAL).toBe(5000);
     expect(c.ignoredEnv).toEqual(['INSTRUMENT', 'WATCH_DIR']);
+    expect(loadConfig({ WATCH_CONFIG: file, METRICS_PORT: '0' }).METRICS_PORT).toBe(0);
     expect(issuesOf(() => loadConfig({ WATCH_CONFIG: join(dir, 'missing.yaml') }))[0]).toMatch(/^WATCH_CONFIG: cannot read .*missing\.yaml \(ENOENT\)/);
   });
 });
@@ -131,6 +132,15 @@ describe('environment shorthand for one instrument', () => {
     expect(c.instruments[0]!.rules.map((r) => r.name)).toEqual(['bruker-d']);
     expect(loadConfig({ INSTRUMENT: 'ms1', WATCH_DIR: '/d' }).instruments[0]).toMatchObject({ poll: 'auto', stableMs: 10_000, rules: BUILTIN_RULES });
     expect(loadConfig({ INSTRUMENT: 'ms1', WATCH_DIR: '/d', WATCH_POLL: 'auto' }).instruments[0]!.poll).toBe('auto');
+  });
+
+  it('passes the shared settings on (metrics, tracing, NATS), and nothing of the instrument', () => {
+    const shared = { METRICS_PORT: '9101', METRICS_HOST: '127.0.0.1', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', NATS_URL: 'nats://core:4222', NATS_PREFIX: 'lab', FERRY_INSTANCE: 'pc1' };
+    const c = loadConfig({ INSTRUMENT: 'ms1', WATCH_DIR: '/d', ...shared });
+    expect(c).toMatchObject({ ...shared, METRICS_PORT: 9101 });
+    expect(c).not.toHaveProperty('INSTRUMENT');
+    expect(c).not.toHaveProperty('WATCH_DIR');
+    expect(loadConfig({ INSTRUMENT: 'ms1', WATCH_DIR: '/d' }).METRICS_PORT).toBeUndefined();
   });
 
   it('names every bad variable at once', () => {

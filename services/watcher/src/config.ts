@@ -77,23 +77,18 @@ const withFile = z.object({ ...base, WATCH_CONFIG: z.string().min(1) });
 
 const SHORTHAND_ONLY = Object.keys(shorthand.shape).filter((k) => !(k in base));
 
+/** The settings every service shares (logging, tracing, metrics, NATS), as parsed. */
+type SharedSettings = z.infer<z.ZodObject<typeof base>>;
+
 /** The watcher's settings: the shared ones and one entry per instrument. */
-export interface WatcherConfig {
-  LOG_LEVEL: string;
-  FERRY_INSTANCE: string;
-  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
-  NATS_URL: string;
-  NATS_PREFIX: string;
-  NATS_USER?: string | undefined;
-  NATS_PASSWORD?: string | undefined;
-  NATS_CREDS_FILE?: string | undefined;
+export type WatcherConfig = Omit<SharedSettings, 'HEARTBEAT_INTERVAL'> & {
   HEARTBEAT_INTERVAL: number;
   /** The YAML file the instruments came from, if any. */
   WATCH_CONFIG: string | undefined;
   instruments: InstrumentConfig[];
   /** Instrument variables that were set but ignored because WATCH_CONFIG was. */
   ignoredEnv: string[];
-}
+};
 
 /**
  * Reads the watcher's settings: the instruments from the YAML file in `WATCH_CONFIG`, or
@@ -120,6 +115,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     };
   }
   const c = parseConfig('watcher', shorthand, env);
+  // Everything but the instrument's own variables passes through, so a shared setting
+  // (METRICS_PORT, a NATS option) is never lost on the way to runService and connectBus.
+  const {
+    INSTRUMENT: _instrument,
+    WATCH_DIR: _dir,
+    WATCH_STABLE: _stable,
+    WATCH_POLL: _poll,
+    WATCH_POLL_INTERVAL: _pollInterval,
+    WATCH_RESCAN: _rescan,
+    WATCH_HASH_CONCURRENCY: _hashConcurrency,
+    WATCH_RETRY_UNREADABLE: _retryUnreadable,
+    WATCH_STATE_FILE: _stateFile,
+    WATCH_ZONE: _zone,
+    WATCH_INCLUDE: _include,
+    WATCH_EXCLUDE: _exclude,
+    WATCH_IGNORE: _ignore,
+    WATCH_RULES: _rules,
+    ...shared
+  } = c;
   const rules = c.WATCH_RULES === 'all' ? [...BUILTIN_RULES] : c.WATCH_RULES === 'none' ? [] : c.WATCH_RULES.split(',').map((n) => BUILTIN_RULES.find((r) => r.name === n.trim())!);
   const instrument: InstrumentConfig = {
     name: c.INSTRUMENT,
@@ -138,14 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stateFile: resolve(c.WATCH_STATE_FILE ?? `.ferry/watcher-${c.INSTRUMENT}.json`),
   };
   return {
-    LOG_LEVEL: c.LOG_LEVEL,
-    FERRY_INSTANCE: c.FERRY_INSTANCE,
-    OTEL_EXPORTER_OTLP_ENDPOINT: c.OTEL_EXPORTER_OTLP_ENDPOINT,
-    NATS_URL: c.NATS_URL,
-    NATS_PREFIX: c.NATS_PREFIX,
-    NATS_USER: c.NATS_USER,
-    NATS_PASSWORD: c.NATS_PASSWORD,
-    NATS_CREDS_FILE: c.NATS_CREDS_FILE,
+    ...shared,
     HEARTBEAT_INTERVAL: c.HEARTBEAT_INTERVAL ?? 30_000,
     WATCH_CONFIG: undefined,
     instruments: [instrument],

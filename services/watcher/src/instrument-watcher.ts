@@ -10,6 +10,7 @@ import { Announcer, SMALL_FILE_CONCURRENCY, type Hashed, type HashFn } from './a
 import type { InstrumentConfig } from './config.js';
 import { PathFilter } from './domain/filters.js';
 import { Limiter } from './domain/limiter.js';
+import { trackInstrument, watcherMetrics } from './metrics.js';
 import { Queue } from './domain/queue.js';
 import { baseName } from './domain/names.js';
 import { judgeFile, judgeFolder, RuleSet, type Unit } from './domain/rules.js';
@@ -117,6 +118,7 @@ export class InstrumentWatcher {
   private duplicates = 0;
   private lastDetection: { at: string; path: string } | undefined;
   private lastFailure: { path: string; reason: string; at: string } | undefined;
+  private untrackMetrics: (() => void) | undefined;
 
   constructor(private readonly options: InstrumentWatcherOptions) {
     // Every read and every publish retry listens for the stop.
@@ -149,6 +151,7 @@ export class InstrumentWatcher {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.untrackMetrics = trackInstrument({ instrument: this.config.name, folder: this.config.folder, pending: () => this.stats().pending }, this.logger);
     const loaded = await this.inventory.load();
     const mode = (this.watchMode = await chooseWatchMode(this.config.folder, this.config.poll));
     this.folder = new FolderWatch({
@@ -390,6 +393,7 @@ export class InstrumentWatcher {
     }
     if (result.kind === 'stopped') return;
     this.announced++;
+    watcherMetrics.detected.inc({ instrument: this.config.name });
     this.lastDetection = { at: new Date(now).toISOString(), path };
     this.logger.info({ path, kind: hashed.entry.kind, size: hashed.entry.size, sha256: hashed.entry.sha256, fileId: result.fileId, members: unit.folderRule ? hashed.manifest?.length : undefined }, 'acquisition detected');
   }
@@ -496,6 +500,7 @@ export class InstrumentWatcher {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.untrackMetrics?.();
     clearInterval(this.ticker);
     clearInterval(this.rescanTimer);
     this.abort.abort();

@@ -6,6 +6,7 @@ import { formatDuration } from '../domain/format.js';
 import { messageFor, type Receiver } from '../notifiers/index.js';
 import { storeNotification } from './alert-store.js';
 import { retryDelay, type PostJson } from './outbox.js';
+import { monitorMetrics } from '../metrics.js';
 
 /** Options for {@link OutageAlarm}. */
 export interface OutageAlarmOptions {
@@ -81,8 +82,10 @@ export class OutageAlarm {
       if (result.ok || now - p.createdAt > this.options.maxAgeMs) {
         if (!result.ok) this.options.logger.error({ receiver: p.receiver.name, err: result.error }, 'PostgreSQL outage message not delivered; giving up');
         this.queue.splice(this.queue.indexOf(p), 1);
+        monitorMetrics.notifications.inc({ channel: p.receiver.kind, outcome: result.ok ? 'sent' : 'failed' });
       } else {
         p.nextAt = now + retryDelay(p.attempts, this.options.retryInitialMs, this.options.retryMaxMs);
+        monitorMetrics.notifications.inc({ channel: p.receiver.kind, outcome: 'retried' });
       }
     }
   }

@@ -1,5 +1,6 @@
 import { errorMessage, type Database, type Logger } from '@ferry/common';
 import type { Kysely } from 'kysely';
+import { monitorMetrics } from '../metrics.js';
 import type { Receiver } from '../notifiers/index.js';
 
 /** What a receiver answered; `retryAfterMs` from a 429's `Retry-After`. */
@@ -117,11 +118,13 @@ export class Outbox {
       if (!receiver) {
         await this.fail(row.id, row.attempts, `receiver ${name} is not configured`, now);
         pass.failed++;
+        monitorMetrics.notifications.inc({ channel: 'unconfigured', outcome: 'failed' });
         continue;
       }
       if (now - row.created_at.getTime() > this.options.maxAgeMs) {
         await this.fail(row.id, row.attempts, `not delivered within ${Math.round(this.options.maxAgeMs / 60_000)} min: ${row.last_error ?? 'no answer'}`, now);
         pass.failed++;
+        monitorMetrics.notifications.inc({ channel: receiver.kind, outcome: 'failed' });
         continue;
       }
       if (row.next_attempt_at.getTime() > now) return; // the oldest waits for its retry; the rest wait behind it
@@ -140,12 +143,14 @@ export class Outbox {
       if (result.ok) {
         await db.updateTable('notification_deliveries').set({ status: 'sent', attempts, sent_at: at, last_error: null }).where('id', '=', row.id).execute();
         pass.sent++;
+        monitorMetrics.notifications.inc({ channel: receiver.kind, outcome: 'sent' });
         continue;
       }
       const error = result.error ?? `HTTP ${result.status}`;
       if (isPermanent(result)) {
         await this.fail(row.id, attempts, error, at.getTime());
         pass.failed++;
+        monitorMetrics.notifications.inc({ channel: receiver.kind, outcome: 'failed' });
         continue;
       }
       const delay = Math.max(result.retryAfterMs ?? 0, retryDelay(attempts, this.options.retryInitialMs, this.options.retryMaxMs));
@@ -156,6 +161,7 @@ export class Outbox {
         .execute();
       logger.warn({ receiver: name, delivery: row.id, attempts, retryInMs: delay, err: error }, 'notification not delivered, will retry');
       pass.retried++;
+      monitorMetrics.notifications.inc({ channel: receiver.kind, outcome: 'retried' });
       return;
     }
   }

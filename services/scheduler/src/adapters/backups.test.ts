@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bus, META, type EventOf, type S3ZoneConfig } from '@ferry/common';
+import { Bus, META, metricsRegistry, type EventOf, type S3ZoneConfig } from '@ferry/common';
 import { isolate, testLogger, type Isolated } from '@ferry/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,27 @@ describe('database backups with real pg_dump and pg_restore', () => {
     expect((await query<{ n: string }>(targetUrl, 'select count(*)::text as n from file_events'))[0]?.n).toBe('123');
     expect(await cli('restore-backup', '--key', 'nope.dump', '--target-url', targetUrl)).toBe(1);
     expect(await cli('frobnicate')).toBe(64);
+  });
+
+  it('counts backups by outcome and keeps the time of the last good one for the metrics', async () => {
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await metricsRegistry.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(await value('ferry_backups_total', { outcome: 'verified' })).toBeGreaterThanOrEqual(1);
+    const lastGood = await value('ferry_backup_last_success_timestamp_seconds');
+    expect(lastGood).toBeGreaterThanOrEqual(Date.parse(first.finishedAt) / 1000);
+    const failedBefore = (await value('ferry_backups_total', { outcome: 'failed' })) ?? 0;
+    const broken = createBackups({
+      settings: { databaseUrl: iso.databaseUrl.replace(/\/[^/]*$/, '/no_such_database'), zone, binDir: iso.servers.postgresBinDir, policy: DEFAULT_BACKUP_POLICY },
+      logger: testLogger('scheduler'),
+    });
+    try {
+      const event = await broken.run('manual');
+      expect(event.verified).toBe(false);
+    } finally {
+      broken.close();
+    }
+    expect(await value('ferry_backups_total', { outcome: 'failed' })).toBe(failedBefore + 1);
+    expect(await value('ferry_backup_last_success_timestamp_seconds')).toBe(lastGood);
   });
 
   it('prunes by the retention policy, keeping the newest verified backups', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupBaseKey, backupsToDelete, parseBackupKey, type BackupKind, type BackupPolicy } from '../domain/backup-policy.js';
 import { connect, countRows, databaseName, ident, runPgTool, splitPassword, withDatabase } from './pg-tools.js';
+import { schedulerMetrics } from '../metrics.js';
 import { openZoneStore, zoneKey, type ZoneStore } from './zone-store.js';
 
 /** The SHA-256 of nothing: what a backup that produced no file reports. */
@@ -204,11 +205,13 @@ export function createBackups(options: BackupsOptions): Backups {
       let size = 0;
       let sha256 = EMPTY_SHA256;
       let verification: Verification = { verified: false, tables: {} };
+      let stored = false;
       try {
         const file = join(dir, 'backup.dump');
         const counts = await dump(file);
         ({ size, sha256 } = await hashFile(file));
         await store.putFile(key, file, { [META.sha256]: sha256, [META.size]: String(size), [BACKUP_META.database]: database, [BACKUP_META.kind]: kind });
+        stored = true;
         await rm(file, { force: true });
         logger.info({ key, size }, 'backup stored');
         verification =
@@ -239,6 +242,9 @@ export function createBackups(options: BackupsOptions): Backups {
       }
       if (event.verified) logger.info({ key, size, tables: Object.keys(event.tables).length }, 'backup verified');
       else logger.error({ key, error: event.error }, 'backup not verified');
+      schedulerMetrics.backups.inc({ outcome: !stored ? 'failed' : event.verified ? 'verified' : 'unverified' });
+      // With verification turned off, a stored backup is as good as it gets: the alert on this gauge still works.
+      if (event.verified || (stored && settings.verify === false)) schedulerMetrics.backupLastSuccess.set(Date.parse(event.finishedAt) / 1000);
       await options.bus?.publish('backup.completed', event);
       return event;
     },

@@ -17,6 +17,7 @@ import { buildCommandEnv } from '../domain/command-env.js';
 import { describeFailure, isFinalAttempt, reportedExitCode, succeeded, type CommandResult } from '../domain/job-outcome.js';
 import type { Pipeline } from '../domain/pipeline.js';
 import { runCommand } from './command-runner.js';
+import { schedulerMetrics } from '../metrics.js';
 import { jobDataSchema, type PendingOutcome } from './job-queues.js';
 import { publishWithRetry } from './publish-retry.js';
 import { runSlurmJob } from './slurm-runner.js';
@@ -78,7 +79,7 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
     // Numbers run on across an operator's retry; the limit counts tries in this series only.
     const attempt = data.attemptBase + job.attemptsMade + 1;
     const final = isFinalAttempt(job.attemptsMade + 1, job.opts.attempts ?? 1);
-    const logger = options.logger.child({ jobId, pipeline: data.pipeline, attempt });
+    const logger = options.logger.child({ jobId, fileId: data.fileId, pipeline: data.pipeline, attempt });
     const base = { jobId, fileId: data.fileId, pipeline: data.pipeline, instrument: data.instrument, sha256: data.sha256, attempt, worker: options.instance };
 
     const putBack = async (delayMs: number, why: string): Promise<never> => {
@@ -99,8 +100,10 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
       }
     };
 
-    // What BullMQ should see once the outcome is on the bus.
+    // What BullMQ should see once the outcome is on the bus; counted here, so an outcome
+    // reported late (after a bus outage) is counted once, when it is reported.
     const settle = (outcome: PendingOutcome, output: string): JobResult => {
+      schedulerMetrics.jobs.inc({ pipeline: data.pipeline, outcome: outcome.name === 'job.done' ? 'done' : outcome.event.final ? 'failed' : 'retried' });
       if (outcome.name === 'job.done') return { exitCode: outcome.event.exitCode, durationMs: outcome.event.durationMs, output };
       if (outcome.event.final) throw new UnrecoverableError(outcome.event.error);
       throw new CommandFailedError(outcome.event.error);
@@ -181,6 +184,7 @@ export function createJobProcessor(options: JobProcessorOptions): JobProcessor {
       }
 
       if (result.end.kind === 'aborted' && options.stopping.aborted) return putBack(0, 'worker stopped while the command ran');
+      schedulerMetrics.jobSeconds.observe({ pipeline: data.pipeline }, result.durationMs / 1000);
       if (succeeded(result)) {
         const outcome: PendingOutcome = { name: 'job.done', event: { ...base, at: new Date().toISOString(), exitCode: 0, durationMs: result.durationMs } };
         await report(outcome);

@@ -104,8 +104,11 @@ export interface JobQueues {
    * the stream); when it throws, nothing changes. Returns what happened.
    */
   retry(pool: string, jobId: string, commandId: string, announce: (data: JobData, attempt: number) => Promise<void>): Promise<RetryOutcome>;
-  /** Waiting, active, delayed, failed and completed counts per pool, for heartbeats and tests. */
-  counts(): Promise<Record<string, Record<string, number>>>;
+  /**
+   * Waiting, active, delayed, failed and completed counts per pool, for heartbeats, metrics
+   * and tests: of the given pools (opening their queues), else of the queues opened so far.
+   */
+  counts(pools?: readonly string[]): Promise<Record<string, Record<string, number>>>;
   /** Closes every queue; safe to call twice. */
   close(): Promise<void>;
 }
@@ -172,9 +175,9 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       return { kind: 'retried', attempt: data.attemptBase + 1, data };
     },
-    async counts() {
+    async counts(pools) {
       const out: Record<string, Record<string, number>> = {};
-      for (const [pool, q] of queues) out[pool] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const pool of pools ?? [...queues.keys()]) out[pool] = await queue(pool).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       return out;
     },
     close() {

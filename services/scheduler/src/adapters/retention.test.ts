@@ -54,19 +54,22 @@ describe('timeline and request-statistics retention in PostgreSQL', () => {
       now,
       rules: [
         { table: 'file_events', column: 'at', maxAgeMs: 30 * DAY },
-        { table: 'request_stats', maxAgeMs: 7 * DAY },
+        // A table this database does not have (request_stats may exist: the gateway's migration creates it).
+        { table: 'no_such_stats', maxAgeMs: 7 * DAY },
       ],
       batchSize: 5000,
       pauseMs: 1,
       logger,
     });
-    expect(result).toEqual({ file_events: 12_346, request_stats: 'skipped: no such table' });
+    expect(result).toEqual({ file_events: 12_346, no_such_stats: 'skipped: no such table' });
     expect(statements.filter((s) => s.startsWith('delete'))).toHaveLength(3);
     const left = (await pool.query<{ event_id: string }>('select event_id from file_events order by event_id')).rows.map((r) => r.event_id);
     expect(left).toEqual(['exactly-at', 'just-inside', 'recent']);
   });
 
   it('finds the time column of a request-statistics table', async () => {
+    // A table of its own shape, whatever the migrations created under that name.
+    await pool.query('drop table if exists request_stats');
     await pool.query('create table request_stats (route text not null, minute timestamptz not null, count integer not null)');
     await pool.query(
       `insert into request_stats (route, minute, count) select '/api/v1/files', $1::timestamptz - i * interval '1 minute', 1 from generate_series(0, 99) i`,

@@ -1,6 +1,6 @@
-import { injectTraceContext, type Bus, type EventOf, type Logger } from '@ferry/common';
+import { getTracer, injectTraceContext, SpanKind, withSpan, type Bus, type EventOf, type Logger } from '@ferry/common';
 import { jobIdFor, type PipelineMatcher } from '../domain/pipeline.js';
-import { jobDataFor, type JobQueues } from './job-queues.js';
+import { jobDataFor, poolQueueName, type JobQueues } from './job-queues.js';
 
 /** Options for {@link createUploadHandler}. */
 export interface UploadHandlerOptions {
@@ -19,6 +19,7 @@ export type UploadHandler = (event: EventOf<'upload.done'>) => Promise<void>;
  * event published has a message id the stream deduplicates.
  */
 export function createUploadHandler(options: UploadHandlerOptions): UploadHandler {
+  const tracer = getTracer('scheduler');
   return async (event) => {
     const logger = options.logger.child({ fileId: event.fileId, instrument: event.instrument });
     const matched = options.matcher({ instrument: event.instrument, path: event.path, zone: event.zone });
@@ -55,8 +56,13 @@ export function createUploadHandler(options: UploadHandlerOptions): UploadHandle
         attempt: 1,
         at: queuedAt,
       });
-      const data = jobDataFor(event, pipeline, injectTraceContext({}), queuedAt);
-      await options.queues.add(pipeline.pool, jobId, data, { attempts: pipeline.attempts, backoffMs: pipeline.backoffMs });
+      // The job carries this span's context in its data: the worker's span, on whichever
+      // host, is its child, so the job joins the file's trace across the Redis hop.
+      const attributes = { 'ferry.job_id': jobId, 'ferry.pipeline': pipeline.name, 'ferry.file_id': event.fileId, 'messaging.destination.name': poolQueueName(pipeline.pool) };
+      await withSpan(tracer, `job ${pipeline.name} enqueue`, { kind: SpanKind.PRODUCER, attributes }, async () => {
+        const data = jobDataFor(event, pipeline, injectTraceContext({}), queuedAt);
+        await options.queues.add(pipeline.pool, jobId, data, { attempts: pipeline.attempts, backoffMs: pipeline.backoffMs });
+      });
       logger.info({ jobId, pool: pipeline.pool }, 'job queued');
     }
   };
