@@ -35,4 +35,30 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: base.DATABASE_URL })).toThrowError(/ZONE_BUCKET: required/);
     expect(() => loadConfig({ DATABASE_URL: base.DATABASE_URL, ZONE_KIND: 'local' })).toThrowError(/ZONE_DIR: required/);
   });
+
+  it('defaults the web, session, statistics and live settings', () => {
+    const config = loadConfig(base);
+    expect(config).toMatchObject({
+      TRUST_PROXY: false,
+      FERRY_COOKIE_SECURE: false,
+      SESSION_TTL: 12 * 3_600_000,
+      SIGNIN_RATE_LIMIT: 10,
+      SIGNIN_RATE_WINDOW: 60_000,
+      REQUEST_STATS_FLUSH: 60_000,
+      EVENTS_POLL_INTERVAL: 1000,
+      EVENTS_HEARTBEAT: 15_000,
+      EVENTS_MAX_CLIENTS: 500,
+    });
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.WEB_DIR).toBeUndefined();
+  });
+
+  it('reads them, and refuses bad ones', () => {
+    const config = loadConfig({ ...base, TRUST_PROXY: '1', FERRY_COOKIE_SECURE: 'true', SESSION_TTL: '8h', SIGNIN_RATE_LIMIT: '5', METRICS_TOKEN: 'a-long-metrics-token', EVENTS_POLL_INTERVAL: '500ms' });
+    expect(config).toMatchObject({ TRUST_PROXY: 1, FERRY_COOKIE_SECURE: true, SESSION_TTL: 8 * 3_600_000, SIGNIN_RATE_LIMIT: 5, METRICS_TOKEN: 'a-long-metrics-token', EVENTS_POLL_INTERVAL: 500 });
+    expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toBe('10.0.0.0/8, 127.0.0.1');
+    expect(() => loadConfig({ ...base, SESSION_TTL: '10s' })).toThrowError(/SESSION_TTL/);
+    expect(() => loadConfig({ ...base, METRICS_TOKEN: 'short' })).toThrowError(/METRICS_TOKEN: .*\(got a value\)/);
+    expect(() => loadConfig({ ...base, FERRY_COOKIE_SECURE: 'maybe' })).toThrowError(/FERRY_COOKIE_SECURE/);
+  });
 });

@@ -2,7 +2,7 @@ import { connectBus, createDatabase, createS3Client, migrateToLatest, openZoneRe
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from './app.js';
+import { createGateway, type GatewayServer } from './app.js';
 import { loadConfig } from './config.js';
 
 /** Stops accepting connections and waits for in-flight requests; idle keep-alive sockets are closed at once. */
@@ -19,8 +19,14 @@ await runService({
   async start({ config, logger, shutdown }) {
     // Shutdown steps run in the order added: stop taking requests first, then close
     // what the requests use. So the HTTP step is registered before the server exists.
-    const http: { server?: Server } = {};
-    shutdown.add('http', () => (http.server ? closeServer(http.server) : undefined));
+    // Live streams never end by themselves, so they are closed before the server waits
+    // for requests; then pending request statistics are written, while the database is open.
+    const http: { server?: Server; gateway?: GatewayServer } = {};
+    shutdown.add('http', async () => {
+      http.gateway?.events.closeAll();
+      if (http.server) await closeServer(http.server);
+      await http.gateway?.stop();
+    });
 
     const bus = await connectBus(config, 'gateway', logger);
     shutdown.add('nats', () => bus.close());
@@ -36,7 +42,27 @@ await runService({
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-    const server = createServer({ db, bus, zones, logger }).listen(config.PORT, config.HOST);
+    const gateway = createGateway({
+      db,
+      bus,
+      zones,
+      logger,
+      options: {
+        sessionTtlMs: config.SESSION_TTL,
+        secureCookies: config.FERRY_COOKIE_SECURE,
+        signInLimit: config.SIGNIN_RATE_LIMIT,
+        signInWindowMs: config.SIGNIN_RATE_WINDOW,
+        metricsToken: config.METRICS_TOKEN,
+        statsFlushMs: config.REQUEST_STATS_FLUSH,
+        eventsPollMs: config.EVENTS_POLL_INTERVAL,
+        eventsHeartbeatMs: config.EVENTS_HEARTBEAT,
+        eventsMaxClients: config.EVENTS_MAX_CLIENTS,
+        trustProxy: config.TRUST_PROXY,
+        ...(config.WEB_DIR ? { webDir: config.WEB_DIR } : {}),
+      },
+    });
+    http.gateway = gateway;
+    const server = gateway.app.listen(config.PORT, config.HOST);
     http.server = server;
     await once(server, 'listening');
     const address = server.address() as AddressInfo;

@@ -2,39 +2,45 @@
  * Shared setup for the gateway's integration tests (not part of the build): a gateway
  * app on the test's own database, tokens, and rows written the way the monitor would.
  */
-import { createDatabase, type Bus, type Database, type FileStatus, type ZoneReader } from '@ferry/common';
+import { Bus, createDatabase, type Database, type EventOf, type FileStatus, type Logger, type ZoneReader } from '@ferry/common';
 import { isolate, testLogger, type Isolated } from '@ferry/testkit';
 import type { Express } from 'express';
 import { sql, type Kysely } from 'kysely';
 import { createHash } from 'node:crypto';
 import { createApiToken } from './adapters/token-store.js';
-import { createServer } from './app.js';
+import { createGateway, type GatewayOptions, type GatewayServer } from './app.js';
 import type { Role } from './domain/tokens.js';
 
 export interface Gateway {
   iso: Isolated;
   db: Kysely<Database>;
   app: Express;
+  gateway: GatewayServer;
   /** A fresh token with `role`, as `Authorization` header value. */
   bearer(role?: Role): Promise<string>;
   close(): Promise<void>;
 }
 
 /** A gateway app on an isolated database (the given one, or a new one); pass zones or a bus to exercise content and health. */
-export async function startGateway(options: { iso?: Isolated; zones?: ZoneReader[]; bus?: Bus } = {}): Promise<Gateway> {
+export async function startGateway(options: { iso?: Isolated; zones?: ZoneReader[]; bus?: Bus; options?: Partial<GatewayOptions>; logger?: Logger } = {}): Promise<Gateway> {
   const iso = options.iso ?? (await isolate('gw'));
   const db = createDatabase({ url: iso.databaseUrl, maxConnections: 4 });
   const zones = new Map((options.zones ?? []).map((z) => [z.zone.name, z]));
-  const app = createServer({ db, bus: options.bus, zones, logger: testLogger('gateway') });
+  // No web page unless a test gives one: the real build may or may not exist.
+  const gateway = createGateway({ db, bus: options.bus, zones, logger: options.logger ?? testLogger('gateway'), options: { webDir: '/nonexistent/ferry-web', ...options.options } });
   return {
     iso,
     db,
-    app,
+    app: gateway.app,
+    gateway,
     async bearer(role: Role = 'viewer') {
       const { token } = await createApiToken(db, { name: `test-${role}`, role });
       return `Bearer ${token}`;
     },
-    close: () => db.destroy(),
+    async close() {
+      await gateway.stop();
+      await db.destroy();
+    },
   };
 }
 
@@ -94,4 +100,20 @@ export async function insertFiles(db: Kysely<Database>, seeds: FileSeed[]): Prom
       }),
     )
     .execute();
+}
+
+/** A bus on the test's own NATS prefix, with its streams, and the commands published on it. */
+export async function commandBus(iso: Isolated): Promise<{ bus: Bus; commands: EventOf<'command'>[]; close(): Promise<void> }> {
+  const bus = await Bus.connect({ servers: iso.natsUrl, prefix: iso.natsPrefix, name: 'gateway-test', service: 'gateway', logger: testLogger('gateway') });
+  await bus.ensureStreams();
+  const commands: EventOf<'command'>[] = [];
+  const sub = bus.subscribeCore('command', (event) => commands.push(event));
+  return {
+    bus,
+    commands,
+    async close() {
+      sub.stop();
+      await bus.close();
+    },
+  };
 }

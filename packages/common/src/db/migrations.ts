@@ -249,6 +249,88 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004-gateway': {
+    async up(db: Kysely<unknown>) {
+      // Web page sign-ins: the cookie holds a random secret, the row only its SHA-256.
+      // A session dies with its token (revocation is checked at each request, deletion cascades).
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_id', 'text', (c) => c.notNull().references('api_tokens.id').onDelete('cascade'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_token_idx').on('sessions').column('token_id').execute();
+      await db.schema.createIndex('sessions_expires_idx').on('sessions').column('expires_at').execute();
+
+      // Answers of the gateway counted per hour, route pattern, method, status and client;
+      // gateways add to the same row. The scheduler's retention finds the `hour` column.
+      await db.schema
+        .createTable('request_stats')
+        .addColumn('hour', 'timestamptz', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('client', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('total_ms', 'double precision', (c) => c.notNull())
+        .addPrimaryKeyConstraint('request_stats_pk', ['hour', 'route', 'method', 'status', 'client'])
+        .execute();
+
+      // The gateway's live feed polls files and alerts changed since its last look.
+      await db.schema.createIndex('files_updated_idx').on('files').column('updated_at').execute();
+      await db.schema.createIndex('alerts_updated_idx').on('alerts').column('updated_at').execute();
+      // Instrument and status together, newest first: a rare status of one instrument
+      // (its failures) is a short range scan, not a walk through all its files.
+      await db.schema.createIndex('files_instrument_status_detected_idx').on('files').columns(['instrument', 'status', 'detected_at desc', 'id desc']).execute();
+      // Storage usage per zone and day reads only these columns.
+      await sql`create index files_stored_idx on files (stored_at) include (zone, size) where stored_at is not null`.execute(db);
+      // The jobs page: newest first, alone or by status or pipeline; counts of what is open.
+      await db.schema.createIndex('jobs_updated_idx').on('jobs').columns(['updated_at desc', 'id desc']).execute();
+      await db.schema.createIndex('jobs_status_updated_idx').on('jobs').columns(['status', 'updated_at desc', 'id desc']).execute();
+      await db.schema.createIndex('jobs_pipeline_updated_idx').on('jobs').columns(['pipeline', 'updated_at desc', 'id desc']).execute();
+      await db.schema.createIndex('jobs_open_idx').on('jobs').columns(['pipeline', 'status']).where(sql.ref('status'), '<>', 'done').execute();
+
+      // Text search in paths (`q`): a trigram index serves ILIKE '%text%'. pg_trgm ships
+      // with PostgreSQL's contrib and is a trusted extension (the database owner may
+      // create it); where it cannot be created the search still works, by scanning.
+      await sql`
+        do $$
+        begin
+          create extension if not exists pg_trgm;
+        exception when others then
+          raise notice 'pg_trgm is not available (%); path search will scan', sqlerrm;
+        end
+        $$`.execute(db);
+      await sql`
+        do $$
+        begin
+          if exists (select 1 from pg_extension where extname = 'pg_trgm') then
+            execute 'create index files_path_trgm_idx on files using gin (path gin_trgm_ops)';
+          end if;
+        end
+        $$`.execute(db);
+    },
+  },
+  '0005-canary': {
+    async up(db: Kysely<any>) {
+      // One row per end-to-end check (canary.result), written by the monitor.
+      await db.schema
+        .createTable('canary_results')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('instrument', 'text', (c) => c.notNull())
+        .addColumn('instance', 'text', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull().check(sql`result in ('ok','late','failed')`))
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('limit_ms', 'integer', (c) => c.notNull())
+        .addColumn('interval_ms', 'integer', (c) => c.notNull())
+        .addColumn('sha256', 'char(64)', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('checked_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('canary_results_instrument_idx').on('canary_results').columns(['instrument', 'checked_at desc']).execute();
+    },
+  },
 };
 
 /** Supplies Ferry's migrations to Kysely's Migrator. */

@@ -200,6 +200,39 @@ export interface MonitorStateTable {
   updated_at: Timestamp;
 }
 
+/** One end-to-end canary check, from `canary.result`. */
+export interface CanaryResultsTable {
+  id: string;
+  instrument: string;
+  instance: string;
+  result: 'ok' | 'late' | 'failed';
+  latency_ms: number;
+  limit_ms: number;
+  interval_ms: number;
+  sha256: string;
+  detail: string | null;
+  checked_at: Timestamp;
+}
+
+/** A web page sign-in; `id` is the SHA-256 of the secret in the `ferry_session` cookie. */
+export interface SessionsTable {
+  id: string;
+  token_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** Gateway answers per hour, route pattern, method, status and client (token name or address). */
+export interface RequestStatsTable {
+  hour: Timestamp;
+  route: string;
+  method: string;
+  status: number;
+  client: string;
+  count: number;
+  total_ms: number;
+}
+
 /** The PostgreSQL schema as Kysely sees it. The monitor owns the state tables. */
 export interface Database {
   files: FilesTable;
@@ -217,4 +250,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   monitor_state: MonitorStateTable;
+  sessions: SessionsTable;
+  request_stats: RequestStatsTable;
+  canary_results: CanaryResultsTable;
 }

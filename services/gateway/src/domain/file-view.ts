@@ -33,6 +33,8 @@ export interface TimelineEntry {
   instance: string | null;
   traceId: string | null;
   details: Record<string, unknown>;
+  /** Milliseconds since the previous entry (how long that step took); null on the first. */
+  sincePreviousMs: number | null;
 }
 
 /** One processing job of a file. */
@@ -49,10 +51,19 @@ export interface JobItem {
   updatedAt: string;
 }
 
-/** A file with its timeline and jobs, for `GET /api/v1/files/:id`. */
+/** One member of a folder acquisition. */
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** A file with its timeline, jobs and (for a folder) manifest, for `GET /api/v1/files/:id`. */
 export interface FileDetail extends FileItem {
   timeline: TimelineEntry[];
   jobs: JobItem[];
+  /** The members of a folder acquisition, sorted by path; null for a plain file. */
+  manifest: ManifestEntry[] | null;
 }
 
 /** The columns a {@link FileItem} needs. */
@@ -82,9 +93,23 @@ export function toFileItem(row: FileItemRow): FileItem {
   };
 }
 
-/** Maps a `file_events` row to a timeline entry. */
-export function toTimelineEntry(row: Pick<FileEventRow, 'event' | 'status' | 'at' | 'instance' | 'trace_id' | 'details'>): TimelineEntry {
-  return { event: row.event, status: row.status, at: iso(row.at), instance: row.instance, traceId: row.trace_id, details: row.details };
+/** Maps `file_events` rows, in time order, to timeline entries with the time between steps. */
+export function toTimeline(rows: readonly Pick<FileEventRow, 'event' | 'status' | 'at' | 'instance' | 'trace_id' | 'details'>[]): TimelineEntry[] {
+  let previous: number | undefined;
+  return rows.map((row) => {
+    const at = row.at.getTime();
+    const entry: TimelineEntry = {
+      event: row.event,
+      status: row.status,
+      at: iso(row.at),
+      instance: row.instance,
+      traceId: row.trace_id,
+      details: row.details,
+      sincePreviousMs: previous === undefined ? null : at - previous,
+    };
+    previous = at;
+    return entry;
+  });
 }
 
 /** Maps a `jobs` row to its API form. */

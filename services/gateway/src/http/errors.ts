@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ParamIssue } from '../domain/list-query.js';
 
 /** The machine-readable `error` of every error answer. */
-export type ErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'unavailable' | 'internal';
+export type ErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'too_many_requests' | 'unavailable' | 'internal';
 
 /** The body of every error answer: a stable code for programs and a message for people. */
 export interface ErrorBody {
@@ -33,7 +33,19 @@ interface HttpError {
   status: number;
   expose?: boolean;
   message: string;
+  /** body-parser's kind of failure, e.g. `entity.parse.failed`. */
+  type?: string;
 }
+
+// body-parser's messages for these can quote the body, which may hold a token.
+const BODY_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'the request body is not valid JSON',
+  'entity.too.large': 'the request body is too large',
+  'entity.verify.failed': 'the request body was refused',
+  'request.aborted': 'the request was aborted',
+  'charset.unsupported': 'the request body has an unsupported charset; send UTF-8',
+  'encoding.unsupported': 'the request body has an unsupported Content-Encoding',
+};
 
 // Errors raised by Express and its parsers carry a 4xx `status` when the client is at
 // fault: http-errors marks those `expose`, the router's "Failed to decode param" for a
@@ -58,7 +70,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (isClientError(err)) {
-      const message = err.expose === false ? (STATUS_CODES[err.status] ?? 'bad request') : err.message;
+      const known = err.type === undefined ? undefined : BODY_ERRORS[err.type];
+      const message = known ?? (err.expose === false || err.type !== undefined ? (STATUS_CODES[err.status] ?? 'bad request') : err.message);
       sendError(res, err.status, { error: err.status === 404 ? 'not_found' : 'bad_request', message });
       return;
     }

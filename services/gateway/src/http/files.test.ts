@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../domain/cursor.js';
 import type { FileItem } from '../domain/file-view.js';
 import { fakeSha, insertFiles, startGateway, type FileSeed, type Gateway } from '../test-fixtures.js';
+import { fileDetailSchema, filePageSchema } from './schemas.js';
 
 describe('GET /api/v1/files', () => {
   let gw: Gateway;
@@ -45,6 +46,7 @@ describe('GET /api/v1/files', () => {
       },
     ]);
     const page = await list();
+    expect(filePageSchema.parse(page)).toEqual(page);
     expect(ids(page)).toEqual(['new', 'old']);
     expect(page.items[0]).toEqual({
       id: 'new',
@@ -82,6 +84,12 @@ describe('GET /api/v1/files', () => {
     expect(ids(await list({ status: 'done' }))).toEqual(['f3', 'f1']);
     expect(ids(await list({ since: '2025-01-02T00:00:00Z' }))).toEqual(['f4', 'f3', 'f2']);
     expect(ids(await list({ since: '2025-01-03' }))).toEqual(['f4', 'f3']);
+    // until is exclusive; a plain date includes that whole day.
+    expect(ids(await list({ until: '2025-01-03T00:00:00Z' }))).toEqual(['f2', 'f1']);
+    expect(ids(await list({ until: '2025-01-03' }))).toEqual(['f3', 'f2', 'f1']);
+    expect(ids(await list({ since: '2025-01-02', until: '2025-01-03' }))).toEqual(['f3', 'f2']);
+    expect(ids(await list({ since: '2025-01-02', until: '2025-01-02' }))).toEqual(['f2']);
+    expect(ids(await list({ instrument: 'ms2', since: '2025-01-01', until: '2025-01-03T12:00:00+01:00' }))).toEqual(['f3']);
     // Case-insensitive, and % and _ match only themselves.
     expect(ids(await list({ q: 'run_50%' }))).toEqual(['f1']);
     expect(ids(await list({ q: '.raw' }))).toEqual(['f4', 'f3', 'f2', 'f1']);
@@ -150,6 +158,13 @@ describe('GET /api/v1/files', () => {
     ['since', { since: 'last tuesday' }],
     ['cursor', { cursor: 'garbage!' }],
     ['cursor', { cursor: encodeCursor({ detectedAt: '2025-01-01T00:00:00Z', id: 'x' }).slice(0, 10) }],
+    ['until', { until: 'tomorrow' }],
+    ['until', { since: '2025-01-02', until: '2025-01-01T00:00:00Z' }],
+    ['format', { format: 'xml' }],
+    ['limit', { format: 'csv', limit: '10' }],
+    ['instrument', { instrument: 'a b' }],
+    ['q', { q: 'x'.repeat(257) }],
+    ['sort', { sort: 'asc' }],
   ])('answers 400 naming %s for %j', async (param, query) => {
     const res = await request(gw.app).get('/api/v1/files').query(query).set('Authorization', auth).expect(400);
     expect(res.body.error).toBe('bad_request');
@@ -207,11 +222,13 @@ describe('GET /api/v1/files/:id', () => {
     const res = await request(gw.app).get('/api/v1/files/f1').set('Authorization', auth).expect(200);
     expect(res.body).toMatchObject({ id: 'f1', status: 'processing', storedAt: '2025-01-01T00:02:00.000Z' });
     expect(res.body.timeline).toEqual([
-      { event: 'file.detected', status: 'detected', at: '2025-01-01T00:00:00.000Z', instance: 'watch-1', traceId: 't1', details: {} },
-      { event: 'upload.done', status: 'stored', at: '2025-01-01T00:02:00.000Z', instance: 'up-1', traceId: 't1', details: { existed: false } },
-      { event: 'upload.note', status: null, at: '2025-01-01T00:02:00.000Z', instance: null, traceId: null, details: { n: 1 } },
-      { event: 'job.queued', status: 'queued', at: '2025-01-01T00:03:00.000Z', instance: 'sched-1', traceId: 't1', details: { pipeline: 'qc' } },
+      { event: 'file.detected', status: 'detected', at: '2025-01-01T00:00:00.000Z', instance: 'watch-1', traceId: 't1', details: {}, sincePreviousMs: null },
+      { event: 'upload.done', status: 'stored', at: '2025-01-01T00:02:00.000Z', instance: 'up-1', traceId: 't1', details: { existed: false }, sincePreviousMs: 120_000 },
+      { event: 'upload.note', status: null, at: '2025-01-01T00:02:00.000Z', instance: null, traceId: null, details: { n: 1 }, sincePreviousMs: 0 },
+      { event: 'job.queued', status: 'queued', at: '2025-01-01T00:03:00.000Z', instance: 'sched-1', traceId: 't1', details: { pipeline: 'qc' }, sincePreviousMs: 60_000 },
     ]);
+    expect(res.body.manifest).toBeNull();
+    expect(fileDetailSchema.safeParse(res.body).success).toBe(true);
     expect(res.body.jobs).toEqual([
       {
         id: 'j1',
@@ -231,7 +248,19 @@ describe('GET /api/v1/files/:id', () => {
   it('returns an empty timeline for a file with no events yet', async () => {
     await insertFiles(gw.db, [{ id: 'quiet' }]);
     const res = await request(gw.app).get('/api/v1/files/quiet').set('Authorization', auth).expect(200);
-    expect(res.body).toMatchObject({ id: 'quiet', timeline: [], jobs: [] });
+    expect(res.body).toMatchObject({ id: 'quiet', timeline: [], jobs: [], manifest: null });
+  });
+
+  it('lists the manifest of a folder acquisition, sorted by path', async () => {
+    await insertFiles(gw.db, [{ id: 'dir', kind: 'folder', path: 'plate.d' }]);
+    const manifest = [
+      { path: 'plate.d/b.bin', size: 2, sha256: fakeSha('b') },
+      { path: 'plate.d/a.bin', size: 1, sha256: fakeSha('a') },
+    ];
+    await gw.db.updateTable('files').set({ manifest: JSON.stringify(manifest) }).where('id', '=', 'dir').execute();
+    const res = await request(gw.app).get('/api/v1/files/dir').set('Authorization', auth).expect(200);
+    expect(res.body.kind).toBe('folder');
+    expect(res.body.manifest).toEqual([manifest[1], manifest[0]]);
   });
 
   it('answers 404 for an unknown id', async () => {

@@ -57,6 +57,8 @@ export class Projection {
         return this.deadLetter(event as EventOf<'dead.letter'>);
       case 'backup.completed':
         return this.backup(event as EventOf<'backup.completed'>);
+      case 'canary.result':
+        return this.canary(event as EventOf<'canary.result'>);
       default:
         // Alerts are written by the alert engine itself; commands belong to the services they ask.
         return;
@@ -256,6 +258,25 @@ export class Projection {
         tables: JSON.stringify(e.tables),
         started_at: e.startedAt,
         finished_at: e.finishedAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  private async canary(e: EventOf<'canary.result'>): Promise<void> {
+    await this.db
+      .insertInto('canary_results')
+      .values({
+        id: e.checkId,
+        instrument: e.instrument,
+        instance: e.instance,
+        result: e.result,
+        latency_ms: e.latencyMs,
+        limit_ms: e.limitMs,
+        interval_ms: e.intervalMs,
+        sha256: e.sha256,
+        detail: e.detail ?? null,
+        checked_at: e.checkedAt,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();

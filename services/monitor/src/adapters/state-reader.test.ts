@@ -24,6 +24,33 @@ describe('state reader: what the rules see in PostgreSQL', () => {
     return { ...env, clock, projection: new Projection(env.db), reader: new StateReader(env.db, testLogger('monitor')) };
   }
 
+  it('projects canary results idempotently and gives each canary instrument its last check and last ok', async () => {
+    const { clock, projection, reader } = await setup();
+    const result = (checkId: string, instrument: string, agoMs: number, outcome: 'ok' | 'late' | 'failed', detail?: string): EventOf<'canary.result'> => ({
+      checkId,
+      instrument,
+      instance: 'core1',
+      result: outcome,
+      latencyMs: 4000,
+      limitMs: 120_000,
+      intervalMs: 300_000,
+      sha256: 'a'.repeat(64),
+      checkedAt: clock.iso(-agoMs),
+      ...(detail ? { detail } : {}),
+    });
+    await projection.apply('canary.result', result('c1', 'canary', 20 * MIN, 'ok'));
+    await projection.apply('canary.result', result('c2', 'canary', 10 * MIN, 'ok'));
+    await projection.apply('canary.result', result('c3', 'canary', 5 * MIN, 'failed', 'upload failed: AccessDenied'));
+    // A redelivery changes nothing.
+    await projection.apply('canary.result', result('c3', 'canary', 5 * MIN, 'failed', 'upload failed: AccessDenied'));
+    await projection.apply('canary.result', result('d1', 'canary-b', 5 * MIN, 'late', 'not stored in time'));
+    const snapshot = await reader.read(clock.ms, defaultAlertSettings());
+    expect(snapshot.canaries).toEqual([
+      { instrument: 'canary', instance: 'core1', result: 'failed', checkedAt: clock.ms - 5 * MIN, latencyMs: 4000, limitMs: 120_000, intervalMs: 300_000, detail: 'upload failed: AccessDenied', lastOkAt: clock.ms - 10 * MIN },
+      { instrument: 'canary-b', instance: 'core1', result: 'late', checkedAt: clock.ms - 5 * MIN, latencyMs: 4000, limitMs: 120_000, intervalMs: 300_000, detail: 'not stored in time', lastOkAt: null },
+    ]);
+  });
+
   it('fits a line through the disk samples of the forecast window, one sample per 5 minutes', async () => {
     const { clock, projection, reader } = await setup();
     // 3 hours of heartbeats every 2.5 min (two per sample bucket), losing 10 GB per hour.

@@ -2,7 +2,7 @@ import type { Database, Logger } from '@ferry/common';
 import { errorMessage } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { WAITING_STATUSES, type AlertSettings, type WaitingStatus } from '../domain/settings.js';
-import type { BackupState, ComponentState, DeadLetterGroup, DiskTrend, FailureGroup, Snapshot, WaitingFiles } from '../domain/rules/types.js';
+import type { BackupState, CanaryState, ComponentState, DeadLetterGroup, DiskTrend, FailureGroup, Snapshot, WaitingFiles } from '../domain/rules/types.js';
 
 const ms = (d: Date | string | null): number | null => (d === null ? null : new Date(d).getTime());
 
@@ -29,9 +29,10 @@ export class StateReader {
       this.part('backups', () => this.backups()),
       this.part('lastDetections', () => this.lastDetections(settings)),
       this.part('since', () => this.since(now)),
+      this.part('canaries', () => this.canaries()),
     ]);
-    const [components, diskTrends, waiting, failures, deadLetters, backups, lastDetections, since] = parts;
-    return { components, diskTrends, waiting, failures, deadLetters, backups, lastDetections, since };
+    const [components, diskTrends, waiting, failures, deadLetters, backups, lastDetections, since, canaries] = parts;
+    return { components, diskTrends, waiting, failures, deadLetters, backups, lastDetections, since, canaries };
   }
 
   private async part<T>(name: string, read: () => Promise<T>): Promise<T | undefined> {
@@ -136,6 +137,36 @@ export class StateReader {
       from dead_letters where at >= ${new Date(now - settings.deadLetters.window)}
       group by stream, consumer`.execute(this.db);
     return rows.map((r) => ({ stream: r.stream, consumer: r.consumer, count: r.count, lastAt: r.last_at.getTime(), lastSubject: r.last_subject, lastError: r.last_error.slice(0, 500) }));
+  }
+
+  /** The latest check per canary instrument, with its last `ok`. */
+  private async canaries(): Promise<CanaryState[]> {
+    const rows = await this.db
+      .selectFrom('canary_results as c')
+      .distinctOn('c.instrument')
+      .select(['c.instrument', 'c.instance', 'c.result', 'c.checked_at', 'c.latency_ms', 'c.limit_ms', 'c.interval_ms', 'c.detail'])
+      .select((eb) =>
+        eb
+          .selectFrom('canary_results as ok')
+          .whereRef('ok.instrument', '=', 'c.instrument')
+          .where('ok.result', '=', 'ok')
+          .select((e) => e.fn.max('ok.checked_at').as('at'))
+          .as('last_ok_at'),
+      )
+      .orderBy('c.instrument')
+      .orderBy('c.checked_at', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      instrument: r.instrument,
+      instance: r.instance,
+      result: r.result,
+      checkedAt: new Date(r.checked_at).getTime(),
+      latencyMs: r.latency_ms,
+      limitMs: r.limit_ms,
+      intervalMs: r.interval_ms,
+      detail: r.detail,
+      lastOkAt: r.last_ok_at === null ? null : new Date(r.last_ok_at).getTime(),
+    }));
   }
 
   private async backups(): Promise<BackupState> {

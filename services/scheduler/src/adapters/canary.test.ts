@@ -13,6 +13,7 @@ describe('canary against real NATS', () => {
   let bus: Bus;
   let dir: string;
   const beats: EventOf<'heartbeat'>[] = [];
+  const results: EventOf<'canary.result'>[] = [];
 
   beforeAll(async () => {
     iso = await isolate('canary');
@@ -25,6 +26,16 @@ describe('canary against real NATS', () => {
       events: ['heartbeat'],
       handler: (m: Received<'heartbeat'>) => {
         beats.push(m.event);
+        return Promise.resolve();
+      },
+    });
+    await bus.consume({
+      stream: 'OPS',
+      durable: 'canary-observer',
+      filter: 'canary.>',
+      events: ['canary.result'],
+      handler: (m: Received<'canary.result'>) => {
+        results.push(m.event);
         return Promise.resolve();
       },
     });
@@ -76,6 +87,9 @@ describe('canary against real NATS', () => {
       intervalMs: 320_000,
       details: { lastResult: 'ok', lastLatencyMs: result.latencyMs, lastCheckAt: result.checkedAt, lastDetail: null },
     });
+    await waitFor('the canary.result event', () => results.length === 1);
+    expect(results[0]).toMatchObject({ instrument: 'canary', instance: 'core1', result: 'ok', latencyMs: result.latencyMs, limitMs: 20_000, intervalMs: 300_000, sha256: result.sha256, checkedAt: result.checkedAt });
+    expect(results[0]!.detail).toBeUndefined();
   });
 
   it('reports failed at once when the file\'s job fails for good', async () => {
@@ -87,6 +101,8 @@ describe('canary against real NATS', () => {
     expect(result).toMatchObject({ result: 'failed', detail: 'job qc failed: exit code 1' });
     await waitFor('the second heartbeat', () => beats.length === 2);
     expect(beats[1]!.details).toMatchObject({ lastResult: 'failed' });
+    await waitFor('the second canary.result', () => results.length === 2);
+    expect(results[1]).toMatchObject({ result: 'failed', detail: 'job qc failed: exit code 1' });
   });
 
   it('reports late when the file is stored but not done within the limit', async () => {

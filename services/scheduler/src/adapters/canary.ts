@@ -1,5 +1,5 @@
 import { errorMessage, type Bus, type Logger } from '@ferry/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -45,9 +45,10 @@ export const CANARY_FILE_PREFIX = 'ferry-canary-';
  * Creates the canary. A check writes a small file of unique content into the canary
  * instrument's folder and listens on the bus for its hash: `upload.done`, then
  * `job.done` or `job.skipped` means the whole chain works. The result goes out as a
- * heartbeat of service `canary`, instance `<instrument>`, with `lastResult`,
- * `lastLatencyMs` and `lastCheckAt` in its details: the monitor alerts when it stops
- * coming or (by rule) when `lastResult` is not `ok`.
+ * `canary.result` event, which the monitor's `canary_failed` rule alerts on (a check
+ * late or failed, or no result for two intervals), and as a heartbeat of service
+ * `canary`, instance `<instrument>`, so the check shows among the components with
+ * `lastResult`, `lastLatencyMs` and `lastCheckAt` in its details.
  */
 export function createCanary(options: CanaryOptions): Canary {
   const startedAt = new Date().toISOString();
@@ -108,6 +109,18 @@ export function createCanary(options: CanaryOptions): Canary {
       await rm(join(options.dir, name), { force: true });
       const result: CanaryResult = { result: end.result, latencyMs, checkedAt: checkedAt.toISOString(), sha256, detail: end.detail };
       (end.result === 'ok' ? options.logger.info.bind(options.logger) : options.logger.error.bind(options.logger))({ ...result }, 'canary check');
+      await options.bus.publish('canary.result', {
+        checkId: randomUUID(),
+        instrument: options.instrument,
+        instance: options.instance,
+        result: result.result,
+        latencyMs,
+        limitMs: options.limitMs,
+        intervalMs: options.intervalMs,
+        sha256,
+        checkedAt: result.checkedAt,
+        ...(result.detail === undefined ? {} : { detail: result.detail }),
+      });
       await options.bus.publish('heartbeat', {
         service: 'canary',
         instance: options.instrument,

@@ -1,4 +1,5 @@
 import { backupMissing } from './backup-missing.js';
+import { canaryFailed } from './canary.js';
 import { deadLetters } from './dead-letters.js';
 import { dependencyUnreachable } from './dependencies.js';
 import { diskFullForecast, diskLow } from './disk-space.js';
@@ -24,6 +25,7 @@ export const RULES: readonly Rule[] = [
   dependencyUnreachable,
   backupMissing,
   instrumentSilent,
+  canaryFailed,
 ];
 
 /** What one evaluation found, and which rules could look (the others keep their alerts). */
