@@ -313,7 +313,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0005-canary': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       // One row per end-to-end check (canary.result), written by the monitor.
       await db.schema
         .createTable('canary_results')
