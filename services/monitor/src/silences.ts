@@ -1,7 +1,7 @@
 import { PermanentError, type Database } from '@ferry/common';
 import type { Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
-import { formatMatcher, parseMatcher, type Matcher } from './domain/labels.js';
+import { formatMatcher, matchesEverything, parseMatcher, type Matcher } from '@ferry/common/matchers';
 
 /** What {@link createSilence} needs. Matchers are objects or text such as `instrument="ms1"`. */
 export interface NewSilence {
@@ -35,7 +35,7 @@ export async function createSilence(db: Kysely<Database>, input: NewSilence): Pr
   const matchers = input.matchers.map((m) => (typeof m === 'string' ? parseMatcher(m) : { ...m }));
   if (matchers.length === 0) throw new PermanentError('a silence needs at least one matcher');
   for (const m of matchers) parseMatcher(formatMatcher(m)); // validates names and regexes given as objects
-  if (matchers.every((m) => !m.isEqual || (m.isRegex ? new RegExp(`^(?:${m.value})$`).test('') : m.value === ''))) {
+  if (matchesEverything(matchers)) {
     throw new PermanentError('a silence must match something specific: at least one matcher must require a non-empty value');
   }
   const startsAt = input.startsAt ?? now;

@@ -1,7 +1,8 @@
 import type { Database } from '@ferry/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { randomUUID } from 'node:crypto';
-import { silenceState, type Matcher } from '../domain/silence.js';
+import type { Matcher } from '@ferry/common/matchers';
+import { silenceState } from '../domain/silence.js';
 import { MARK, type ChangePosition, type Changed } from './file-store.js';
 
 /** An alert instance as the API shows it. */

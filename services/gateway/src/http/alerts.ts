@@ -2,7 +2,7 @@ import { parseDuration } from '@ferry/common';
 import { z } from 'zod';
 import type { AlertStore } from '../adapters/alert-store.js';
 import { intParam, once } from '../domain/list-query.js';
-import { formatMatcher, LABEL_NAME, matchesEverything, parseMatcherText, regexProblem, type Matcher } from '../domain/silence.js';
+import { formatMatcher, LABEL_NAME, matchesEverything, parseMatcherText, regexProblem, type Matcher } from '@ferry/common/matchers';
 import { sendError } from './errors.js';
 import { defineRoute, type ApiRoute } from './routes.js';
 import { alertSchema, silenceSchema, itemsOf } from './schemas.js';
