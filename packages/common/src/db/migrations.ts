@@ -331,6 +331,24 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('canary_results_instrument_idx').on('canary_results').columns(['instrument', 'checked_at desc']).execute();
     },
   },
+  '0006-path-grams': {
+    async up(db: Kysely<unknown>) {
+      // Text search in paths (`q`) by an index of every three-character run of the
+      // lowercased path, separators included. pg_trgm's index (0004) splits paths into
+      // words, so "proj-17/sample_12" could only look up "17" and "12" anywhere in the
+      // path: thousands of candidates. Runs across separators ("7/s", "_12") keep the
+      // order, and the index needs no extension. The gateway looks up the rarest runs
+      // and tests the full text on the candidates (services/gateway/src/domain/path-search.ts).
+      // Collation "C" makes the index compare bytes; lower() still follows the database's
+      // locale, as ILIKE does.
+      await sql`
+        create or replace function ferry_path_grams(p text) returns text[]
+        language sql immutable strict parallel safe
+        as $$ select coalesce(array_agg(distinct substr(p, i, 3)), '{}'::text[]) from generate_series(1, char_length(p) - 2) as i $$`.execute(db);
+      await sql`create index files_path_grams_idx on files using gin (ferry_path_grams(lower(path) collate "C"))`.execute(db);
+      await sql`drop index if exists files_path_trgm_idx`.execute(db);
+    },
+  },
 };
 
 /** Supplies Ferry's migrations to Kysely's Migrator. */

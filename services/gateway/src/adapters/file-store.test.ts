@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMIT, type FileListQuery } from '../domain/list-query.js';
 import { decodeCursor } from '../domain/cursor.js';
 import { insertFiles, startGateway, type Gateway } from '../test-fixtures.js';
-import { FileStore } from './file-store.js';
+import { gramsOf } from '../domain/path-search.js';
+import { FileStore, holdsGrams } from './file-store.js';
 
 describe('FileStore search by path text', () => {
   let gw: Gateway;
@@ -19,6 +20,11 @@ describe('FileStore search by path text', () => {
         detectedAt: new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString(),
       })),
     );
+    // Paths with letters outside ASCII and with characters that array literals quote.
+    await insertFiles(gw.db, [
+      { id: 'u1', instrument: 'ms1', path: 'runs/Ünïcode/Straße_probe.raw', detectedAt: '2024-12-01T00:00:00Z' },
+      { id: 'u2', instrument: 'ms2', path: 'runs/odd"{dir},\\x/file 1.raw', detectedAt: '2024-12-02T00:00:00Z' },
+    ]);
     await sql`analyze files`.execute(gw.db);
   });
   afterEach(async () => {
@@ -54,12 +60,27 @@ describe('FileStore search by path text', () => {
     ['two common words, rare together', 'proj-3/sample_1'],
     ['LIKE wildcards, literally', '1_'],
     ['case-insensitively', 'SAMPLE_29'],
+    ['letters outside ASCII', 'ünïcode/straße'],
+    ['letters outside ASCII, in capitals', 'ÜNÏCODE/'],
+    ['quotes, braces, commas and backslashes', 'odd"{dir},\\x/'],
+    ['a space', 'file 1'],
   ])('finds exactly what a full scan finds: %s', async (_what, q) => {
     // A window of 20 forces the index stage for all but the commonest texts.
     for (const store of [new FileStore(gw.db, { searchWindow: 20, sampleMinRows: 0 }), new FileStore(gw.db)]) {
       expect(await all(store, q)).toEqual(await expected(q));
       expect(await all(store, q, { instrument: 'ms2' })).toEqual(await expected(q, { instrument: 'ms2' }));
     }
+  });
+
+  it('writes the path-gram condition so that the index serves it', async () => {
+    const plan = await gw.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const query = trx.selectFrom('files').select('id').where(holdsGrams(gramsOf('Proj-7/')));
+      return (await query.explain()).map((row) => Object.values(row).join(' ')).join('\n');
+    });
+    expect(plan).toContain('files_path_grams_idx');
+    const ids = await gw.db.selectFrom('files').select('id').where(holdsGrams(gramsOf('odd"{dir},\\x/File 1'))).execute();
+    expect(ids.map((r) => r.id)).toEqual(['u2']);
   });
 
   it('answers a default page too', async () => {

@@ -4,7 +4,7 @@ import { encodeCursor } from '../domain/cursor.js';
 import { toFileItem, toJobItem, toTimeline, type FileDetail, type FileItem } from '../domain/file-view.js';
 import type { FileListQuery } from '../domain/list-query.js';
 import type { FileCursor } from '../domain/cursor.js';
-import { chooseLookup, PathSample, walkWindow } from '../domain/path-search.js';
+import { chooseGrams, PathSample, walkWindow, type Gram } from '../domain/path-search.js';
 
 /** One page of files and the cursor of the next one (null on the last page). */
 export interface FilePage {
@@ -36,12 +36,22 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * "The path holds these runs", written exactly as the path-gram index is (migration
+ * 0006) so the planner can use it. The runs are lowered by PostgreSQL, as the paths are,
+ * so both follow the database's locale.
+ */
+export function holdsGrams(grams: readonly Gram[]) {
+  const keys = sql.join(grams.map((g) => sql`lower(${g.text}::text)`));
+  return sql<boolean>`ferry_path_grams(lower(path) collate "C") @> array[${keys}]::text[] collate "C"`;
+}
+
 /** The filters of a file listing, without paging. */
 export type FileFilter = Pick<FileListQuery, 'instrument' | 'status' | 'q' | 'since' | 'until'>;
 
 /** Options for {@link FileStore}; the defaults suit production, tests shrink them. */
 export interface FileStoreOptions {
-  /** Most of the newest files tested for `q` before the trigram index is asked (default 10,000). */
+  /** Most of the newest files tested for `q` before the path-gram index is asked (default 10,000). */
   searchWindow?: number;
   /** Below this many files no sample is taken: the index is cheap enough as it is (default 50,000). */
   sampleMinRows?: number;
@@ -61,7 +71,6 @@ export class FileStore {
   private readonly sampleEveryMs: number;
   private sample: { at: number; value: PathSample | undefined } | undefined;
   private sampling: Promise<void> | undefined;
-  private trigramIndex: Promise<boolean> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -89,18 +98,17 @@ export class FileStore {
    * A page of files whose path contains `q`, in two stages (see domain/path-search.ts):
    * when the text is common (judged from a sample of paths), the newest files of the
    * other filters are tested in order, which finds a page after a few thousand rows;
-   * when it is rare, or that found too little, the trigram index is asked for the
-   * rarest parts of `q`, with the planner kept from walking the whole table in date
-   * order (its estimate for ILIKE is a guess).
+   * when it is rare, or that found too little, the path-gram index is asked for the
+   * rarest runs of `q`, with the planner kept from walking the whole table in date
+   * order (it cannot know how rare the full text is).
    */
   private async search(query: FileListQuery, q: string) {
     const wanted = query.limit + 1;
     const pattern = `%${escapeLike(q)}%`;
     const others = { ...query, q: undefined };
-    const indexed = await this.hasTrigramIndex();
-    const sample = indexed ? await this.pathSample() : undefined;
+    const sample = await this.pathSample();
     // With a sample, how common the text is decides how far to walk; without one (a small
-    // table, or no trigram index) a fixed window.
+    // table) a fixed window.
     const window = sample ? walkWindow(sample.containing(q), wanted, this.searchWindow) : this.searchWindow;
     if (window > 0) {
       const recent = await this.db
@@ -120,30 +128,21 @@ export class FileStore {
       if (Number(walked?.n ?? 0) < window) return recent;
     }
 
-    const lookup = indexed ? chooseLookup(q, sample) : ({ kind: 'none' } as const);
-    if (lookup.kind === 'none') return this.select(query, query.cursor).limit(wanted).execute();
+    const grams = chooseGrams(q, sample);
+    if (grams.length === 0) return this.select(query, query.cursor).limit(wanted).execute();
     return this.db.transaction().execute(async (trx) => {
-      // Bitmap scans only: the trigram index finds the candidates, a sort orders them.
+      // Bitmap scans only: the index finds the candidates, a sort orders them.
       await sql`set local enable_indexscan = off; set local enable_seqscan = off`.execute(trx);
-      let select = new FileStore(trx).select(others, query.cursor);
-      if (lookup.kind === 'full') select = select.where(sql<boolean>`path ilike ${pattern} escape '\\'`);
-      else {
-        // The full text on an expression the index does not cover, so only the parts are looked up.
-        for (const text of lookup.texts) select = select.where(sql<boolean>`path ilike ${`%${escapeLike(text)}%`} escape '\\'`);
-        select = select.where(sql<boolean>`(path || '') ilike ${pattern} escape '\\'`);
-      }
-      return select.limit(wanted).execute();
+      return new FileStore(trx).select(query, query.cursor, grams).limit(wanted).execute();
     });
   }
 
-  private hasTrigramIndex(): Promise<boolean> {
-    this.trigramIndex ??= this.db
-      .selectFrom(sql<{ indexname: string }>`pg_indexes`.as('i'))
-      .select('indexname')
-      .where('indexname', '=', 'files_path_trgm_idx')
-      .executeTakeFirst()
-      .then((row) => row !== undefined);
-    return this.trigramIndex;
+  /**
+   * The grams of `q` worth looking up, for queries that leave the plan to PostgreSQL
+   * (which weighs the index condition with its statistics of the index).
+   */
+  private async gramsFor(q: string | undefined): Promise<Gram[]> {
+    return q === undefined ? [] : chooseGrams(q, await this.pathSample());
   }
 
   /** A sample of paths, refreshed in the background when old; undefined for small tables. */
@@ -179,9 +178,10 @@ export class FileStore {
     const pageSize = options.pageSize ?? 2000;
     let after: FileCursor | undefined;
     let left = options.max;
+    const grams = await this.gramsFor(filter.q);
     while (left > 0) {
       const want = Math.min(pageSize, left);
-      const rows = await this.select(filter, after).limit(want).execute();
+      const rows = await this.select(filter, after, grams).limit(want).execute();
       if (rows.length > 0) yield rows.map(toFileItem);
       const last = rows.at(-1);
       if (!last || rows.length < want) return;
@@ -192,11 +192,16 @@ export class FileStore {
 
   /** True when more than `n` files match `filter` (reads at most n + 1 index entries). */
   async moreThan(filter: FileFilter, n: number): Promise<boolean> {
-    const row = await this.select(filter, undefined).offset(n).limit(1).executeTakeFirst();
+    const row = await this.select(filter, undefined, await this.gramsFor(filter.q)).offset(n).limit(1).executeTakeFirst();
     return row !== undefined;
   }
 
-  private select(filter: FileFilter, after: FileCursor | undefined) {
+  /**
+   * The files of `filter` after `after`, newest first. `grams` (runs of `filter.q`) adds
+   * the path-gram index's condition, which must be written exactly as the index is
+   * (migration 0006) for the planner to use it; the full text is still tested.
+   */
+  private select(filter: FileFilter, after: FileCursor | undefined, grams: readonly Gram[] = []) {
     let select = this.db
       .selectFrom('files')
       .select(ITEM_COLUMNS)
@@ -210,6 +215,7 @@ export class FileStore {
       const pattern = `%${escapeLike(filter.q)}%`;
       select = select.where(sql<boolean>`path ilike ${pattern} escape '\\'`);
     }
+    if (grams.length > 0) select = select.where(holdsGrams(grams));
     if (after !== undefined) {
       // A row comparison matches the (detected_at desc, id desc) indexes, so the next page is an index range scan.
       select = select.where(sql<boolean>`(detected_at, id) < (${after.detectedAt}::timestamptz, ${after.id})`);

@@ -1,44 +1,70 @@
 import { describe, expect, it } from 'vitest';
-import { chooseLookup, PathSample, trigramsOf, walkWindow, wordsOf } from './path-search.js';
+import { chooseGrams, gramsOf, PathSample, walkWindow } from './path-search.js';
 
 describe('path search planning', () => {
-  it('splits and pads like pg_trgm', () => {
-    expect(wordsOf('Proj-17/Sample_01.RAW').map((w) => [w.before, w.word, w.after])).toEqual([
-      [undefined, 'proj', '-'],
-      ['-', '17', '/'],
-      ['/', 'sample', '_'],
-      ['_', '01', '.'],
-      ['.', 'raw', undefined],
+  it('cuts a text into its distinct three-character runs, separators included', () => {
+    expect(gramsOf('Proj-17/').map((g) => [g.text, g.key])).toEqual([
+      ['Pro', 'pro'],
+      ['roj', 'roj'],
+      ['oj-', 'oj-'],
+      ['j-1', 'j-1'],
+      ['-17', '-17'],
+      ['17/', '17/'],
     ]);
-    expect(trigramsOf('cat')).toEqual(['  c', ' ca', 'cat', 'at ']);
-    expect(trigramsOf('sample', { before: false, after: false })).toEqual(['sam', 'amp', 'mpl', 'ple']);
-    expect(trigramsOf('17', { before: false, after: true })).toEqual(['17 ']);
-    expect(trigramsOf('ab', { before: false, after: false })).toEqual([]);
+    expect(gramsOf('aaaa').map((g) => g.text)).toEqual(['aaa']);
+    // Case does not make a run distinct: the index holds lowercased paths.
+    expect(gramsOf('AAAaaa').map((g) => g.text)).toEqual(['AAA']);
+    expect(gramsOf('ab')).toEqual([]);
+    // Runs with characters outside ASCII are left to the full-text test.
+    expect(gramsOf('Ünï_123').map((g) => g.text)).toEqual(['_12', '123']);
+    expect(gramsOf('a"b{c}').map((g) => g.text)).toEqual(['a"b', '"b{', 'b{c', '{c}']);
   });
 
   // Every path shares "runs", "sample" and "raw"; the numbers tell them apart.
   const paths = Array.from({ length: 2000 }, (_, i) => `runs/2025-01-${String((i % 28) + 1).padStart(2, '0')}/proj-${i % 50}/sample_${i}.raw`);
   const sample = new PathSample(paths);
+  const chosen = (q: string) => chooseGrams(q, sample).map((g) => g.text);
+  /** How many sampled paths hold every gram chosen for `q`: the candidates the index would return. */
+  const candidates = (q: string) => paths.filter((p) => chooseGrams(q, sample).every((g) => p.toLowerCase().includes(g.key))).length;
 
-  it('looks up only the rare word, with its separators, of a text made of common trigrams', () => {
-    expect(chooseLookup('sample_1234.raw', sample)).toEqual({ kind: 'parts', texts: ['_1234.'] });
-    expect(chooseLookup('Sample_1999.RAW', sample)).toEqual({ kind: 'parts', texts: ['_1999.'] });
-    expect(chooseLookup('proj-17/', sample)).toEqual({ kind: 'parts', texts: ['-17/'] });
-    // Two common words that are rare together: both are looked up.
-    expect(chooseLookup('2025-01-05/proj-17/', sample)).toEqual({ kind: 'parts', texts: ['-05/', '-17/'] });
+  it('looks up a few rare runs, never the ones every path has', () => {
+    for (const q of ['sample_1234.raw', 'Sample_1999.RAW', 'proj-17/', '2025-01-05/proj-17/', 'proj-17/sample_12']) {
+      const grams = chosen(q);
+      expect(grams.length, q).toBeGreaterThan(0);
+      expect(grams.length, q).toBeLessThanOrEqual(3);
+      for (const common of ['sam', 'raw', 'run', 'pro', 'Sam', 'RAW']) expect(grams, q).not.toContain(common);
+    }
+    expect(chosen('sample_1234.raw').sort()).toEqual(['123', '234']);
+    expect(chosen('proj-17/').sort()).toEqual(['-17', 'j-1']);
   });
 
-  it('looks up the full text when it is one word or nothing is known', () => {
-    expect(chooseLookup('sample', sample)).toEqual({ kind: 'full' });
-    expect(chooseLookup('zzzz', sample)).toEqual({ kind: 'full' });
-    expect(chooseLookup('anything_at_all', undefined)).toEqual({ kind: 'full' });
+  it('keeps the order of words: two that are common alone but rare together give few candidates', () => {
+    const q = 'proj-17/sample_12';
+    // Project 17 is 40 paths of 2000; those whose sample number starts with 12: 1217 and 1267.
+    expect(paths.filter((p) => p.includes(q))).toHaveLength(2);
+    expect(chosen(q)).toContain('7/s');
+    expect(candidates(q)).toBeLessThanOrEqual(4);
+    // The dates and projects together, likewise.
+    expect(candidates('2025-01-05/proj-17/')).toBeLessThanOrEqual(paths.filter((p) => p.includes('2025-01-05/proj-17/')).length + 3);
   });
 
-  it('gives up on the index for texts without a trigram', () => {
-    expect(chooseLookup('ab', sample)).toEqual({ kind: 'none' });
-    expect(chooseLookup('%', sample)).toEqual({ kind: 'none' });
-    // A separator before a short word makes a padded trigram ("  d": a word starting with d).
-    expect(chooseLookup('.d', sample)).toEqual({ kind: 'full' });
+  it('looks up nothing when the text is everywhere or has no run', () => {
+    expect(chosen('sample')).toEqual([]);
+    expect(chosen('ab')).toEqual([]);
+    expect(chosen('.d')).toEqual([]);
+    expect(chosen('%')).toEqual([]);
+  });
+
+  it('looks up one unseen run: the sample holds no path with it', () => {
+    expect(chosen('zzzz')).toEqual(['zzz']);
+  });
+
+  it('without a sample, looks up at most eight runs spread over the text', () => {
+    expect(chooseGrams('proj-17/', undefined).map((g) => g.text)).toEqual(['pro', 'roj', 'oj-', 'j-1', '-17', '17/']);
+    const long = chooseGrams('runs/2025-01-05/proj-17/sample_1234.raw', undefined).map((g) => g.text);
+    expect(long).toHaveLength(8);
+    expect(long[0]).toBe('run');
+    expect(long.at(-1)).toBe('raw');
   });
 
   it('walks the newest files only when the text is common enough to find a page soon', () => {

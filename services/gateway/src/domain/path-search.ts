@@ -4,70 +4,77 @@
  *
  * - when matches are common, walking the newest files in order and testing each path
  *   finds a page quickly (the first stage, in the store);
- * - when they are rare, the pg_trgm index finds candidates, and two costs matter: the
- *   posting lists of the trigrams it looks up, and the candidate rows it must then
- *   read and test. A text like `sample_333333.raw` is mostly trigrams that nearly
- *   every path has (`sam`, `raw`); looking up only `_333333.` (whose padded trigrams
- *   ` 33`, `33 `, `333` say "a word that starts and ends with 33") finds the same few
- *   candidates for a fraction of the index work, and the full text is tested on them.
- *
- * How common each trigram is, is estimated from a sample of paths.
+ * - when they are rare, the path-gram index finds candidates (migration 0006: a GIN
+ *   index on every three-character run of the lowercased path, separators included, so
+ *   `proj-17/sample_12` looks up `7/s` and `_12`, which tell "project 17, then a sample
+ *   starting with 12" apart from a path that merely has both numbers somewhere). Two
+ *   costs matter: the posting lists of the grams it looks up (`sam` is in every path),
+ *   and the candidate rows it must then read and test. The cheapest set of grams is
+ *   chosen from a sample of paths, which also says how the grams occur together.
  */
 
-/** One word of a text as pg_trgm sees it, and whether a separator bounds it inside the text. */
-export interface Word {
-  word: string;
-  /** The separator before the word, when the text has one there (the word starts there). */
-  before: string | undefined;
-  /** The separator after it, likewise. */
-  after: string | undefined;
+/** A three-character run of `q` as sent to the database (its case kept: PostgreSQL lowers it). */
+export interface Gram {
+  /** The run as written in `q`. */
+  text: string;
+  /** Lowercased, for the sample (which holds lowercased paths). */
+  key: string;
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+const ASCII = /^[\x20-\x7e]{3}$/;
 
-/** pg_trgm's words: runs of letters and digits, lowercased; anything else separates them. */
-export function wordsOf(text: string): Word[] {
-  const lower = text.toLowerCase();
-  const out: Word[] = [];
-  for (const m of lower.matchAll(WORD)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    out.push({ word: m[0], before: start > 0 ? lower[start - 1] : undefined, after: end < lower.length ? lower[end] : undefined });
+/**
+ * The distinct three-character runs of `text`, in order. Runs with a character outside
+ * printable ASCII are left out: lowercasing those can depend on the database's locale
+ * and on their neighbours, and a run that PostgreSQL would lower differently could miss
+ * files. What is left out only makes the lookup less selective: the full text is tested
+ * on every candidate.
+ */
+export function gramsOf(text: string): Gram[] {
+  const chars = [...text];
+  const seen = new Set<string>();
+  const out: Gram[] = [];
+  for (let i = 0; i + 3 <= chars.length; i++) {
+    const run = chars.slice(i, i + 3).join('');
+    if (!ASCII.test(run)) continue;
+    const key = run.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ text: run, key });
   }
   return out;
 }
 
-/**
- * The trigrams pg_trgm looks up for a word of a LIKE pattern: a word bounded by a
- * separator is padded there (two blanks before, one after), one that meets a wildcard
- * is not.
- */
-export function trigramsOf(word: string, bounded: { before: boolean; after: boolean } = { before: true, after: true }): string[] {
-  const chars = [...`${bounded.before ? '  ' : ''}${word}${bounded.after ? ' ' : ''}`];
+/** Every distinct three-character run of a (lowercased) path, as the index holds them. */
+function runsOf(path: string): Set<string> {
+  const chars = [...path];
   const out = new Set<string>();
   for (let i = 0; i + 3 <= chars.length; i++) out.add(chars.slice(i, i + 3).join(''));
-  return [...out];
+  return out;
 }
 
-/** Paths sampled from the table, with how many of them hold each (padded) trigram. */
+/** Paths sampled from the table, with which of them hold each gram. */
 export class PathSample {
   readonly size: number;
-  private readonly counts = new Map<string, number>();
+  /** For each gram, the (ascending) positions in `paths` of the paths that hold it. */
+  private readonly postings = new Map<string, number[]>();
   private readonly paths: readonly string[];
 
   constructor(paths: readonly string[]) {
     this.paths = paths.map((p) => p.toLowerCase());
     this.size = paths.length;
-    for (const path of paths) {
-      const seen = new Set<string>();
-      for (const { word } of wordsOf(path)) for (const t of trigramsOf(word)) seen.add(t);
-      for (const t of seen) this.counts.set(t, (this.counts.get(t) ?? 0) + 1);
-    }
+    this.paths.forEach((path, i) => {
+      for (const run of runsOf(path)) {
+        const list = this.postings.get(run);
+        if (list) list.push(i);
+        else this.postings.set(run, [i]);
+      }
+    });
   }
 
-  /** Estimated fraction of paths with trigram `t`; one unseen counts as half a path of the sample. */
-  share(t: string): number {
-    return Math.max(this.counts.get(t) ?? 0, 0.5) / Math.max(this.size, 1);
+  /** The sampled paths holding gram `key` (ascending positions; empty when none does). */
+  holding(key: string): readonly number[] {
+    return this.postings.get(key) ?? [];
   }
 
   /** Estimated fraction of paths that contain `text` (case-insensitively); 0 when none of the sample does. */
@@ -92,50 +99,67 @@ export function walkWindow(share: number, wanted: number, limit: number): number
 
 /**
  * Reading and testing one candidate row costs about as much as decoding this many
- * posting-list entries of the trigram index (measured: ~7 µs against ~6 ns).
+ * posting-list entries of the index (measured on 1M files: a few µs against a few ns).
  */
 const RECHECK_WEIGHT = 1000;
 
-/** What the trigram index should look up for `q`: all of it, some parts, or nothing. */
-export type IndexLookup = { kind: 'full' } | { kind: 'parts'; texts: string[] } | { kind: 'none' };
+/** Without a sample, at most this many grams, spread over the text, are looked up. */
+const UNSAMPLED_GRAMS = 8;
 
-function trigramsOfWord(w: Word): string[] {
-  return trigramsOf(w.word, { before: w.before !== undefined, after: w.after !== undefined });
+function intersect(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out;
 }
 
-/** Words of a text beyond this many are not weighed one by one (2^n subsets). */
-const MAX_WORDS = 10;
-
 /**
- * The cheapest lookup for `q`: the full text, or some of its words with the separators
- * around them (the full text is then tested on the candidates), or none when `q` yields
- * no trigram (the index cannot help). Cost of a set of words: their trigrams' shares
- * (index work) plus the share of candidate rows (reading them), estimated as the
- * product over the words of each word's rarest trigram (words are roughly independent,
- * the trigrams of one word are not).
+ * The grams of `q` the index should look up; empty when `q` has none (shorter than
+ * three characters, or only characters the lookup leaves out), and the index cannot
+ * help. With a sample, grams are added rarest-combination first while they pay: each
+ * costs its share of the index (its posting list) and saves the candidate rows it rules
+ * out, counted on the sample paths that hold every gram chosen so far. Without one (a
+ * small table) a few grams spread over the text, which is cheap at that size.
  */
-export function chooseLookup(q: string, sample: PathSample | undefined): IndexLookup {
-  const words = wordsOf(q).filter((w) => trigramsOfWord(w).length > 0);
-  if (words.length === 0) return { kind: 'none' };
-  if (!sample || sample.size === 0 || words.length === 1) return { kind: 'full' };
-  const weighed = words.slice(0, MAX_WORDS).map((w) => {
-    const shares = trigramsOfWord(w).map((t) => sample.share(t));
-    return { w, index: shares.reduce((a, b) => a + b, 0), rarest: Math.min(...shares) };
-  });
-  let best = { mask: 0, cost: Number.POSITIVE_INFINITY };
-  for (let mask = 1; mask < 1 << weighed.length; mask++) {
-    let index = 0;
-    let candidates = 1;
-    weighed.forEach((x, i) => {
-      if (mask & (1 << i)) {
-        index += x.index;
-        candidates *= x.rarest;
-      }
-    });
-    const cost = index + RECHECK_WEIGHT * candidates;
-    if (cost < best.cost) best = { mask, cost };
+export function chooseGrams(q: string, sample: PathSample | undefined): Gram[] {
+  const grams = gramsOf(q);
+  if (!sample || sample.size === 0 || grams.length <= 1) {
+    if (grams.length <= UNSAMPLED_GRAMS) return grams;
+    const step = (grams.length - 1) / (UNSAMPLED_GRAMS - 1);
+    return Array.from({ length: UNSAMPLED_GRAMS }, (_, i) => grams[Math.round(i * step)]!);
   }
-  const chosen = weighed.filter((_, i) => best.mask & (1 << i)).map((x) => x.w);
-  if (chosen.length === words.length) return { kind: 'full' };
-  return { kind: 'parts', texts: chosen.map((w) => `${w.before ?? ''}${w.word}${w.after ?? ''}`) };
+  // An unseen gram counts as half a path, so estimates never reach zero.
+  const floor = 0.5 / sample.size;
+  const share = (n: number) => Math.max(n, 0.5) / sample.size;
+  const chosen: Gram[] = [];
+  let holders: readonly number[] | undefined; // sample paths holding every chosen gram
+  let index = 0;
+  let cost = RECHECK_WEIGHT; // no lookup: every row is a candidate
+  const left = [...grams];
+  for (;;) {
+    let best: { at: number; cost: number; holders: number[] } | undefined;
+    for (const [at, gram] of left.entries()) {
+      const posting = sample.holding(gram.key);
+      const together = holders ? intersect(holders, posting) : [...posting];
+      const next = index + share(posting.length) + RECHECK_WEIGHT * Math.max(together.length / sample.size, floor);
+      if (next < (best?.cost ?? cost)) best = { at, cost: next, holders: together };
+    }
+    if (!best) break;
+    const [gram] = left.splice(best.at, 1);
+    chosen.push(gram!);
+    index += share(sample.holding(gram!.key).length);
+    cost = best.cost;
+    holders = best.holders;
+  }
+  return chosen;
 }
