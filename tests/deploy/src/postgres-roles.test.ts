@@ -127,6 +127,8 @@ describe('deploy/postgres: roles and grants', () => {
       ];
     }
     expect(outcomes).toEqual(Object.fromEntries(monitorOnly.map((t) => [t, ['ok', DENIED, DENIED, DENIED, DENIED]])));
+    // Text search goes through the path-gram index's function (migration 0006).
+    expect(await attempt(gateway, `select id from files where ferry_path_grams(lower(path) collate "C") @> array['a.r']::text[] collate "C"`)).toBe('ok');
     expect(await attempt(gateway, 'create table mine (i int)')).toBe(DENIED);
     expect(await attempt(gateway, 'drop table files')).toBe(DENIED);
     expect(await attempt(gateway, 'alter table files add column x int')).toBe(DENIED);
