@@ -178,6 +178,18 @@ export const commandSchema = z.object({
   args: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * The args of `command.retry` for a file whose upload failed for good (`step: "upload"`):
+ * the file as it was detected, from its row, so an uploader can try again without the
+ * watcher announcing it anew. Retries of processing jobs carry `{fileId, step, pipeline?}`.
+ */
+export const uploadRetryArgsSchema = z.object({
+  fileId: z.string().min(1),
+  step: z.literal('upload'),
+  detected: fileDetectedSchema.omit({ watcher: true }),
+});
+export type UploadRetryArgs = z.infer<typeof uploadRetryArgsSchema>;
+
 export const deadLetterSchema = z.object({
   stream: z.string(),
   consumer: z.string(),

@@ -29,6 +29,8 @@ export {
   type EventOf,
   type ManifestEntry,
   type StreamName,
+  type UploadRetryArgs,
+  uploadRetryArgsSchema,
 } from './events.js';
 export { HASH_CHUNK_BYTES, hashFile, type FileHash } from './hash.js';
 export { HeartbeatPublisher, volumeUsage, type HeartbeatOptions } from './heartbeat.js';

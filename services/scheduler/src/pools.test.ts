@@ -76,6 +76,8 @@ describe('pools and operator retries against real NATS and Redis', () => {
     expect(await retry('c3', { fileId: 'unknown' })).toMatchObject({ result: 'nothing failed' });
     expect(await retry('c4', { fileId: file.fileId, pipeline: 'other' })).toMatchObject({ result: 'no such pipeline' });
     await expect(retry('c5', {})).rejects.toThrow(/invalid args/);
+    // A failed upload's retry is an uploader's.
+    expect(await retry('c6', { fileId: file.fileId, step: 'upload' })).toEqual({ verb: 'retry', result: 'ignored' });
   });
 
   it('gives a retried series the pipeline\'s full attempts and backoff', async () => {

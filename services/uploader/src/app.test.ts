@@ -75,6 +75,40 @@ describe('uploader against real NATS and S3', () => {
     expect(await readFile(join(dir, 'changing.raw'))).toHaveLength(content.length);
   });
 
+  it('uploads again on a retry command once the cause is fixed, and leaves job retries to the scheduler', async () => {
+    const { dir, bus, detect, outcome, events, exists } = await setup();
+    const content = randomBytes(2000);
+    // Detected with one content, found with another: a permanent failure.
+    const event = await detect('retried.raw', randomBytes(2000), { sha256: sha(content) });
+    expect((await outcome(event.fileId)).name).toBe('upload.failed');
+    await writeFile(join(dir, 'retried.raw'), content);
+
+    const { watcher: _watcher, ...detected } = event;
+    const command = (commandId: string, args: Record<string, unknown>) => bus.publish('command', { commandId, verb: 'retry', by: 'alice', at: new Date().toISOString(), args });
+    await command('job-retry', { fileId: event.fileId, step: 'job:qc', pipeline: 'qc' });
+    await command('upload-retry', { fileId: event.fileId, step: 'upload', detected });
+    const done = await waitFor('upload.done after the retry', () => events.find((e) => e.name === 'upload.done' && e.event.fileId === event.fileId), { timeoutMs: 30_000, intervalMs: 100 });
+    expect(done.event).toMatchObject({ sha256: event.sha256, existed: false });
+    expect(await exists(contentKey(event.sha256))).toBe(true);
+    // One failure, then one success: the job retry moved nothing.
+    expect(events.filter((e) => e.event.fileId === event.fileId).map((e) => e.name)).toEqual(['file.detected', 'upload.failed', 'upload.done']);
+  });
+
+  it('dead-letters a retry command whose file does not match its args', async () => {
+    const { bus, event } = await setup();
+    const detected = event('nowhere.raw', randomBytes(10));
+    const { watcher: _watcher, ...rest } = detected;
+    const dead: string[] = [];
+    const sub = bus.subscribeCore('dead.letter', (e) => dead.push(e.error));
+    try {
+      await bus.publish('command', { commandId: 'bad', verb: 'retry', by: 'alice', at: new Date().toISOString(), args: { fileId: 'other', step: 'upload', detected: rest } });
+      await waitFor('the dead letter', () => dead.length > 0, { timeoutMs: 15_000 });
+      expect(dead[0]).toMatch(/names file other but carries/);
+    } finally {
+      sub.stop();
+    }
+  });
+
   it('fails for good, saying why, when the credentials are wrong', async () => {
     const { detect, outcome, events } = await setup({ env: { ZONE_ACCESS_KEY_ID: 'NOBODY', ZONE_SECRET_ACCESS_KEY: 'wrong-secret' } });
     const event = await detect('denied.raw', randomBytes(100));

@@ -15,6 +15,7 @@ import {
   type Logger,
   type Subscription,
   type ZoneConfig,
+  uploadRetryArgsSchema,
 } from '@ferry/common';
 import { posix } from 'node:path';
 import { openKvResumeStore, type ResumeStore } from './adapters/resume-store.js';
@@ -97,6 +98,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
   const leaseMs = deps.leaseMs ?? Math.max(10_000, config.UPLOAD_ACK_WAIT);
   const stopping = new AbortController();
   let subscription: Subscription | undefined;
+  let commands: Subscription | undefined;
   let sweeper: Sweeper | undefined;
   let started: Promise<void> | undefined;
   const heartbeat = new HeartbeatPublisher({
@@ -270,6 +272,28 @@ export function createUploader(deps: UploaderDeps): Uploader {
     }
   }
 
+  /**
+   * `command.retry` for a file whose upload failed for good (args `step: "upload"`, with
+   * the file as detected): the same upload again, with the same tries and backoff as a
+   * detection. Retries of processing jobs are the scheduler's and are passed over.
+   */
+  async function retryCommand(command: EventOf<'command'>, attempt: number): Promise<void> {
+    if (command.args.step !== 'upload') return;
+    const args = uploadRetryArgsSchema.safeParse(command.args);
+    if (!args.success) throw new PermanentError(`retry command ${command.commandId} has invalid args: ${args.error.message}`);
+    const { fileId, detected } = args.data;
+    if (detected.fileId !== fileId) throw new PermanentError(`retry command ${command.commandId} names file ${fileId} but carries ${detected.fileId}`);
+    const event = { ...detected, watcher: `retry:${command.by}` };
+    const log = logger.child({ commandId: command.commandId, by: command.by, fileId, path: detected.path });
+    // Uploader pools with their own durables each get the command; the one serving the zone acts.
+    if (!targets.has(zoneOf(event))) {
+      log.info({ zone: zoneOf(event) }, 'upload retry for a zone this uploader does not serve: left to those that do');
+      return;
+    }
+    if (attempt === 1) log.info('upload retry requested');
+    await handle(event, attempt);
+  }
+
   function progress(event: EventOf<'file.detected'>): (bytes: number) => void {
     let last = 0;
     const every = deps.progressIntervalMs ?? 2000;
@@ -311,6 +335,19 @@ export function createUploader(deps: UploaderDeps): Uploader {
       ackWaitMs: config.UPLOAD_ACK_WAIT,
       handler: (msg) => (msg.name === 'file.detected' ? handle(msg.event, msg.deliveries) : Promise.resolve()),
     });
+    commands = await bus.consume({
+      stream: 'OPS',
+      durable: `${config.UPLOAD_DURABLE}-commands`,
+      filter: 'command.retry',
+      events: ['command'],
+      concurrency: config.UPLOAD_CONCURRENCY,
+      maxDeliver: config.UPLOAD_ATTEMPTS + 1,
+      backoffMs: deps.backoffMs ?? [2000, 10_000, 30_000, 60_000, 300_000],
+      ackWaitMs: config.UPLOAD_ACK_WAIT,
+      // A new durable does not replay the retries of the past month.
+      deliverPolicy: 'new',
+      handler: (msg) => (msg.name === 'command' ? retryCommand(msg.event, msg.deliveries) : Promise.resolve()),
+    });
     heartbeat.start();
     sweeper.start();
   }
@@ -325,8 +362,9 @@ export function createUploader(deps: UploaderDeps): Uploader {
     async stop() {
       // Multipart uploads stop between parts and are handed back with what was sent.
       stopping.abort();
-      await subscription?.stop();
+      await Promise.all([subscription?.stop(), commands?.stop()]);
       subscription = undefined;
+      commands = undefined;
       await sweeper?.stop();
       await heartbeat.stop();
       for (const target of targets.values()) target.writer.close();

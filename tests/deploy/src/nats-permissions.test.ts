@@ -205,6 +205,20 @@ describe('each service with its own credentials', () => {
         },
       });
       stops.push(() => uploader.stop());
+      // Its second durable: retries of failed uploads, and nothing else of OPS.
+      const uploadRetries: string[] = [];
+      const uploaderCommands = await bus('uploader').consume({
+        stream: 'OPS',
+        durable: 'uploader-commands',
+        filter: 'command.retry',
+        deliverPolicy: 'new',
+        events: ['command'],
+        handler: ({ event }: Received<'command'>) => {
+          uploadRetries.push(event.commandId);
+          return Promise.resolve();
+        },
+      });
+      stops.push(() => uploaderCommands.stop());
 
       // The scheduler: upload.done in, job.queued out; commands; the canary's plain subscriptions.
       const queued: string[] = [];
@@ -252,10 +266,15 @@ describe('each service with its own credentials', () => {
       await bus('worker').publish('job.started', { ...base, at: new Date().toISOString() });
       await bus('worker').publish('job.done', { ...base, at: new Date().toISOString(), exitCode: 0, durationMs: 5 });
       await bus('gateway').publish('command', command('backup') as never);
+      const retry = { ...(command('retry') as object), commandId: 'retry-upload', args: { fileId: detected.fileId, step: 'upload' } };
+      await bus('gateway').publish('command', retry as never);
       await bus('scheduler').publish('backup.completed', publishCases().find((c) => c.event === 'backup.completed')!.sample as never);
 
       await waitFor("the scheduler's canary to see job.done", () => jobsDone.includes(jobId));
       await waitFor('the command to reach the scheduler', () => commands.includes('backup'));
+      await waitFor('the retry to reach the uploader', () => uploadRetries.includes('retry-upload'));
+      // The backup command is not the uploader's: its filter is command.retry.
+      expect(uploadRetries).toEqual(['retry-upload']);
       await waitFor('the invalid message to be dead-lettered by the uploader', () => uploader.stats.deadLettered === 1);
       const expected = [
         'FILES:file.detected',
@@ -282,6 +301,7 @@ describe('each service with its own credentials', () => {
   it.each([
     ['uploader', { stream: 'FILES', durable: 'scheduler' }],
     ['uploader', { stream: 'OPS', durable: 'scheduler-commands' }],
+    ['scheduler', { stream: 'OPS', durable: 'uploader-commands' }],
     ['scheduler', { stream: 'FILES', durable: 'uploader' }],
     ['worker', { stream: 'JOBS', durable: 'monitor-jobs' }],
     ['gateway', { stream: 'OPS', durable: 'scheduler-commands' }],
@@ -294,6 +314,11 @@ describe('each service with its own credentials', () => {
   it("the uploader's durable reads file.detected only: another filter is refused", async () => {
     const attempt = bus('uploader').consume({ stream: 'FILES', durable: 'uploader', filter: 'upload.done.>', events: ['upload.done'], handler: () => Promise.resolve() });
     expect(await refusal(attempt)).toMatch(/permissions violation for publish to "\$JS\.API\.CONSUMER\.CREATE\.FILES\.uploader\.upload\.done\.>"/i);
+  });
+
+  it("the uploader's command durable reads command.retry only", async () => {
+    const attempt = bus('uploader').consume({ stream: 'OPS', durable: 'uploader-commands', filter: 'command.>', events: ['command'], handler: () => Promise.resolve() });
+    expect(await refusal(attempt)).toMatch(/permissions violation/i);
   });
 
   it.each(['uploader', 'scheduler', 'worker', 'monitor', 'gateway'] as const)('%s cannot delete or purge a stream, or make one of its own', async (role) => {

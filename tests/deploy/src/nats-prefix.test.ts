@@ -4,7 +4,7 @@ import { openKvResumeStore } from '@ferry/uploader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishOutcome, refusal, subscribeOutcome } from './checks.js';
 import { connectAs, copyNatsConfig, startFerryNats, type FerryNats, type NatsConfigCopy } from './nats-server.js';
-import { fileDetected, publishCases, ROLES, type Role } from './samples.js';
+import { command, fileDetected, publishCases, ROLES, type Role } from './samples.js';
 
 // A deployment with NATS_PREFIX=lab: auth.conf rewritten by with-prefix.sh, the second
 // instrument added with gen-instrument-user.sh --prefix lab.
@@ -83,6 +83,27 @@ describe('auth.conf for NATS_PREFIX=lab (deploy/nats/with-prefix.sh)', () => {
       expect((await bus('uploader').jsm.streams.info('KV_lab_uploads')).config.name).toBe('KV_lab_uploads');
     } finally {
       await Promise.all([uploader.stop(), scheduler.stop()]);
+    }
+  });
+
+  it("the gateway's upload retries reach the uploader's command durable", async () => {
+    const got: string[] = [];
+    const commands = await bus('uploader').consume({
+      stream: 'OPS',
+      durable: 'uploader-commands',
+      filter: 'command.retry',
+      deliverPolicy: 'new',
+      events: ['command'],
+      handler: ({ event }: Received<'command'>) => {
+        got.push(event.commandId);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await bus('gateway').publish('command', { ...command('retry'), commandId: 'lab-retry', args: { fileId: 'f1', step: 'upload' } } as never);
+      await waitFor('the retry to reach the uploader', () => got.includes('lab-retry'));
+    } finally {
+      await commands.stop();
     }
   });
 

@@ -1,9 +1,11 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Bus, createS3Client } from '@ferry/common';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Bus, createS3Client, fileIdFor } from '@ferry/common';
+import { createApiToken } from '@ferry/gateway';
 import { testLogger, waitFor } from '@ferry/testkit';
 import { sql } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, open, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,5 +204,50 @@ describe('one file after another, from the instrument folder to storage and the 
       expect(info.num_pending, durable).toBe(0);
     }
     await b.close();
+  });
+
+  it('a failed upload, retried from the API once its cause is fixed, ends stored', async () => {
+    const { iso, db } = system;
+    // An acquisition outside the watched folder, announced with a hash its content does not
+    // have (it changed after hashing): the uploader refuses it for good.
+    const root = await mkdtemp(join(tmpdir(), 'ferry-e2e-retry-'));
+    const content = randomBytes(300_000);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    await writeFile(join(root, 'run-7.raw'), randomBytes(300_000));
+    const fileId = fileIdFor('ms9', 'run-7.raw', sha256);
+    const b = await Bus.connect({ servers: iso.natsUrl, prefix: iso.natsPrefix, name: 'probe', service: 'probe', logger: testLogger('probe') });
+    try {
+      const now = new Date().toISOString();
+      await b.publish('file.detected', { fileId, instrument: 'ms9', path: 'run-7.raw', root, kind: 'file', size: content.length, sha256, mtime: now, detectedAt: now, watcher: 'e2e' });
+      const failed = await waitFor('the file to fail at its upload', async () => {
+        const res = await api(`/api/v1/files/${fileId}`);
+        return res.status === 200 && res.body.status === 'failed' ? (res.body as { failedStep: string; error: string }) : false;
+      });
+      expect(failed.failedStep).toBe('upload');
+      expect(failed.error).toMatch(/changed since it was detected/);
+
+      // The right content is back; an operator retries from the API.
+      await writeFile(join(root, 'run-7.raw'), content);
+      const { token } = await createApiToken(db, { name: 'e2e-operator', role: 'operator' });
+      await request(system.app).post(`/api/v1/files/${fileId}/retry`).set('Authorization', `Bearer ${token}`).expect(202);
+      const stored = await waitFor('the file to be stored', async () => {
+        const res = await api(`/api/v1/files/${fileId}`);
+        return res.status === 200 && res.body.status !== 'failed' && res.body.key ? (res.body as { status: string; key: string; failedStep: string | null }) : false;
+      });
+      expect(['stored', 'queued', 'processing', 'done']).toContain(stored.status);
+      expect(stored.failedStep).toBeNull();
+      const s3 = createS3Client(iso.zone);
+      const object = await s3.send(new GetObjectCommand({ Bucket: iso.bucket, Key: stored.key }));
+      expect(createHash('sha256').update(await object.Body!.transformToByteArray()).digest('hex')).toBe(sha256);
+      s3.destroy();
+      // If the failure raised an alert, it resolves now that the file is stored.
+      await waitFor('no upload_failed alert firing', async () => {
+        const firing = await db.selectFrom('alerts').select('id').where('rule', '=', 'upload_failed').where('status', '=', 'firing').execute();
+        return firing.length === 0;
+      });
+    } finally {
+      await b.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

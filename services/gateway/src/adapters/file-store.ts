@@ -1,4 +1,4 @@
-import type { Database } from '@ferry/common';
+import type { Database, UploadRetryArgs } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { encodeCursor } from '../domain/cursor.js';
 import { toFileItem, toJobItem, toTimeline, type FileDetail, type FileItem } from '../domain/file-view.js';
@@ -227,6 +227,32 @@ export class FileStore {
   async get(id: string): Promise<FileItem | undefined> {
     const row = await this.db.selectFrom('files').select(ITEM_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row ? toFileItem(row) : undefined;
+  }
+
+  /**
+   * A file as it was detected, from its row: what an uploader needs to try its upload
+   * again (`command.retry` with step `upload`); undefined when there is no such file.
+   */
+  async detection(id: string): Promise<UploadRetryArgs['detected'] | undefined> {
+    const row = await this.db
+      .selectFrom('files')
+      .select(['id', 'instrument', 'path', 'root', 'kind', 'size', 'sha256', 'mtime', 'detected_at', 'zone', 'manifest'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      fileId: row.id,
+      instrument: row.instrument,
+      path: row.path,
+      root: row.root,
+      kind: row.kind,
+      size: Number(row.size),
+      sha256: row.sha256,
+      mtime: new Date(row.mtime).toISOString(),
+      detectedAt: new Date(row.detected_at).toISOString(),
+      ...(row.zone ? { zone: row.zone } : {}),
+      ...(Array.isArray(row.manifest) ? { manifest: row.manifest } : {}),
+    };
   }
 
   /** One file with its timeline (in order), its jobs and its manifest, or undefined. */

@@ -1,3 +1,4 @@
+import { uploadRetryArgsSchema } from '@ferry/common';
 import { testLogger, waitFor } from '@ferry/testkit';
 import { sql } from 'kysely';
 import request from 'supertest';
@@ -122,6 +123,7 @@ describe('POST /api/v1/files/:id/retry', () => {
     await insertFiles(gw.db, [
       { id: 'job-failed', status: 'failed', failedStep: 'job:qc', error: 'exit 1' },
       { id: 'upload-failed', status: 'failed', failedStep: 'upload', error: 'denied' },
+      { id: 'odd-failed', status: 'failed', failedStep: 'hashing', error: 'unreadable' },
     ]);
     const operator = await gw.bearer('operator');
     const res = await request(gw.app).post('/api/v1/files/job-failed/retry').set('Authorization', operator).expect(202);
@@ -129,11 +131,24 @@ describe('POST /api/v1/files/:id/retry', () => {
     const sent = await waitFor('the retry command', () => nats?.commands.find((c) => c.commandId === res.body.commandId));
     expect(sent).toMatchObject({ verb: 'retry', by: 'test-operator', args: { fileId: 'job-failed', step: 'job:qc', pipeline: 'qc' } });
 
-    // Nothing would act on an upload retry: the answer says so instead of accepting it.
-    const other = await request(gw.app).post('/api/v1/files/upload-failed/retry').set('Authorization', operator).send({ pipeline: 'convert' }).expect(409);
-    expect(other.body.message).toContain('failed at step upload, which cannot be retried from here');
-    expect(other.body.message).toContain('denied');
-    expect(nats.commands.filter((c) => c.verb === 'retry')).toHaveLength(1);
+    // A failed upload: the command carries the file as detected, for an uploader.
+    const upload = await request(gw.app).post('/api/v1/files/upload-failed/retry').set('Authorization', operator).expect(202);
+    const uploadRetry = await waitFor('the upload retry command', () => nats?.commands.find((c) => c.commandId === upload.body.commandId));
+    const args = uploadRetryArgsSchema.parse(uploadRetry.args);
+    const row = await gw.db.selectFrom('files').selectAll().where('id', '=', 'upload-failed').executeTakeFirstOrThrow();
+    expect(args).toEqual({
+      fileId: 'upload-failed',
+      step: 'upload',
+      detected: { fileId: 'upload-failed', instrument: row.instrument, path: row.path, root: row.root, kind: 'file', size: Number(row.size), sha256: row.sha256, mtime: new Date(row.mtime).toISOString(), detectedAt: new Date(row.detected_at).toISOString() },
+    });
+
+    // A pipeline named for a failed upload, or a step nothing retries: refused, saying why.
+    const piped = await request(gw.app).post('/api/v1/files/upload-failed/retry').set('Authorization', operator).send({ pipeline: 'convert' }).expect(409);
+    expect(piped.body.message).toBe('file upload-failed failed at its upload, not at a pipeline: retry it without one');
+    const other = await request(gw.app).post('/api/v1/files/odd-failed/retry').set('Authorization', operator).expect(409);
+    expect(other.body.message).toContain('failed at step hashing, which cannot be retried from here');
+    expect(other.body.message).toContain('unreadable');
+    expect(nats.commands.filter((c) => c.verb === 'retry')).toHaveLength(2);
   });
 
   it('answers 409 for a file that is not failed, 404 for an unknown one, 400 for a bad body', async () => {

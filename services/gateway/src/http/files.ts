@@ -172,14 +172,14 @@ export function fileRoutes(deps: { files: FileStore; content: ContentSource; com
       tag: 'files',
       summary: 'Retry a failed file',
       description:
-        'Publishes `command.retry` with `{fileId, step, pipeline?}`; the scheduler queues the failed job again. The file must be `failed`. Without a body, the pipeline that failed is retried.',
+        'The file must be `failed`. A failed processing job: publishes `command.retry` with `{fileId, step, pipeline?}` and the scheduler queues the job again (without a body, the pipeline that failed). A failed upload: publishes `command.retry` with `{fileId, step: "upload", detected}` (the file as detected) and an uploader tries again.',
       access: 'operator',
       params: fileIdParams,
       body: retryBody,
       responses: {
         202: { description: 'The command was sent.', schema: commandAcceptedSchema },
         404: { description: 'No such file.' },
-        409: { description: 'The file is not failed, or failed at a step other than a processing job.' },
+        409: { description: 'The file is not failed, failed at a step that cannot be retried, or a pipeline was named for a failed upload.' },
         503: { description: 'The command could not be sent (no NATS).' },
       },
       async handle({ res, params, body, principal }) {
@@ -192,12 +192,24 @@ export function fileRoutes(deps: { files: FileStore; content: ContentSource; com
           sendError(res, 409, { error: 'conflict', message: `file ${file.id} is ${file.status}, not failed: only a failed file can be retried` });
           return;
         }
+        if (file.failedStep === 'upload') {
+          // An uploader tries again from the file as it was detected.
+          if (body.pipeline !== undefined) {
+            sendError(res, 409, { error: 'conflict', message: `file ${file.id} failed at its upload, not at a pipeline: retry it without one` });
+            return;
+          }
+          const detected = await files.detection(file.id);
+          if (!detected) {
+            fileNotFound(res, params.id);
+            return;
+          }
+          await acceptCommand(res, commands, 'retry', principal?.name ?? 'unknown', { fileId: file.id, step: 'upload', detected });
+          return;
+        }
         if (file.failedStep && !file.failedStep.startsWith('job:')) {
-          // Only processing jobs are retried on command (by the scheduler); a failed
-          // upload or detection needs its cause fixed and the file announced again.
           sendError(res, 409, {
             error: 'conflict',
-            message: `file ${file.id} failed at step ${file.failedStep}, which cannot be retried from here: only processing jobs can. Fix the cause (${file.error ?? 'see its timeline'}), then announce the file again`,
+            message: `file ${file.id} failed at step ${file.failedStep}, which cannot be retried from here: only uploads and processing jobs can. Fix the cause (${file.error ?? 'see its timeline'}), then announce the file again`,
           });
           return;
         }

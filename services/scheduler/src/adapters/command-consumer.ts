@@ -37,6 +37,8 @@ export function createCommandHandler(options: CommandHandlerOptions): (event: Ev
       return { verb: 'backup', result: 'queued' };
     }
     if (command.verb !== 'retry') return { verb: command.verb, result: 'ignored' };
+    // A failed upload is retried by an uploader, from the same command.
+    if (command.args.step === 'upload') return { verb: 'retry', result: 'ignored' };
 
     const args = retryArgs.safeParse(command.args);
     if (!args.success) throw new PermanentError(`retry command ${command.commandId} has invalid args: ${args.error.message}`);

@@ -55,7 +55,11 @@ export function FilePage(props: { id: string }) {
     setNotice(undefined);
     try {
       await api(`/files/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} });
-      setNotice('Retry requested. The status changes here when the step runs again.');
+      setNotice(
+        file.data?.failedStep === 'upload'
+          ? 'Upload retry requested. The status turns to stored when it succeeds, or shows the new reason if it fails again.'
+          : 'Retry requested. The status changes here when the step runs again.',
+      );
       file.reload();
     } catch (err) {
       setActionError(err);
@@ -78,8 +82,8 @@ export function FilePage(props: { id: string }) {
   if (!file.data) return <Loading what="the file" />;
   const f = file.data;
   const stored = STORED.has(f.status) && f.key !== null;
-  // Only processing jobs are retried on command; an upload or detection failure needs its cause fixed.
-  const retryable = f.status === 'failed' && (f.failedStep ?? '').startsWith('job:');
+  // Uploads (by an uploader) and processing jobs (by the scheduler) are retried on command.
+  const retryable = f.status === 'failed' && (f.failedStep === 'upload' || (f.failedStep ?? '').startsWith('job:'));
   const timeline = [...(f.timeline ?? [])].sort((a, b) => (parseTime(a.at) ?? 0) - (parseTime(b.at) ?? 0));
   const first = parseTime(timeline[0]?.at ?? f.detectedAt);
   const last = parseTime(timeline[timeline.length - 1]?.at ?? f.updatedAt);
@@ -126,7 +130,7 @@ export function FilePage(props: { id: string }) {
         <div class="failure">
           <strong>Failed{f.failedStep ? ` at ${f.failedStep}` : ''}.</strong> {f.error ?? 'No reason was recorded.'}
           {retryable && !canOperate && <span class="muted"> An operator can retry it.</span>}
-          {!retryable && <span class="muted"> Only processing jobs can be retried from here: fix the cause, then announce the file again.</span>}
+          {!retryable && <span class="muted"> Only uploads and processing jobs can be retried from here: fix the cause, then announce the file again.</span>}
         </div>
       )}
 
