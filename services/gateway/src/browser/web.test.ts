@@ -358,4 +358,42 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
     expect(nav.loadEventEnd - nav.startTime).toBeLessThan(3000);
     expect(rowsAt).toBeLessThan(5000);
   });
+
+  it('pages through past alerts with Load more', async () => {
+    // A long history: 120 resolved alerts older than the seeded ones.
+    const before = await lab.db.selectFrom('alerts').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'resolved').executeTakeFirstOrThrow();
+    const old = Date.now() - 30 * 86_400_000;
+    await lab.db
+      .insertInto('alerts')
+      .values(
+        Array.from({ length: 120 }, (_, i) => ({
+          fingerprint: `old-${i}`,
+          rule: 'stuck_files',
+          labels: JSON.stringify({ alertname: 'stuck_files', severity: 'warning', instrument: `old${i}` }),
+          annotations: JSON.stringify({ summary: `old pile-up ${i}` }),
+          status: 'resolved' as const,
+          group_key: `{alertname="stuck_files"}#old${i}`,
+          starts_at: new Date(old + i * 60_000).toISOString(),
+          ends_at: new Date(old + i * 60_000 + 600_000).toISOString(),
+          updated_at: new Date(old + i * 60_000 + 600_000).toISOString(),
+          muted_by: null,
+          last_notified_at: null,
+          resolved_notified_at: null,
+          firing_published: true,
+          resolved_published: true,
+        })),
+      )
+      .execute();
+    const total = Number(before.n) + 120;
+    const page = await open(lab.viewer);
+    const errors = watchErrors(page);
+    await page.goto('/alerts?state=resolved');
+    await page.getByText('100 alerts shown, more below').waitFor();
+    expect(await page.locator('tr[data-alert]').count()).toBe(100);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByText(`${total} alerts shown`, { exact: true }).waitFor();
+    expect(await page.locator('tr[data-alert]').count()).toBe(total);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });

@@ -92,6 +92,9 @@ export function AlertsPage() {
   const [silencing, setSilencing] = useState<AlertItem | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [actionError, setActionError] = useState<unknown>();
+  // Pages after the first (which refreshes by itself), fetched by "Load more".
+  const [more, setMore] = useState<{ state: string; items: AlertItem[]; next: string | null } | undefined>();
+  const [loadingMore, setLoadingMore] = useState(false);
 
   useEffect(() => {
     document.title = 'Alerts · Ferry';
@@ -112,7 +115,31 @@ export function AlertsPage() {
     }
   };
 
-  const items = [...itemsOf<AlertItem>(alerts.data)].sort(byUrgency);
+  const extra = more?.state === state ? more : undefined;
+  const firstNext = (alerts.data as { nextCursor?: string | null } | undefined)?.nextCursor ?? null;
+  const next = extra ? extra.next : firstNext;
+  const loadMore = async () => {
+    if (!next) return;
+    setLoadingMore(true);
+    try {
+      const page = await api<{ items: AlertItem[]; nextCursor: string | null }>(`/alerts?state=${state}&cursor=${encodeURIComponent(next)}`);
+      setMore({ state, items: [...(extra?.items ?? []), ...page.items], next: page.nextCursor });
+      setActionError(undefined);
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  const seen = new Set<number>();
+  const items = [...itemsOf<AlertItem>(alerts.data), ...(extra?.items ?? [])]
+    .filter((a) => {
+      if (seen.has(a.id)) return false;
+      seen.add(a.id);
+      return true;
+    })
+    .sort(byUrgency);
   const active = itemsOf<SilenceItem>(silences.data).filter((s) => (parseTime(s.endsAt) ?? 0) > Date.now());
 
   return (
@@ -174,6 +201,18 @@ export function AlertsPage() {
             ))}
           </tbody>
         </table>
+      )}
+      {items.length > 0 && (
+        <div class="list-footer">
+          <span class="muted">
+            {items.length.toLocaleString('en-US')} alert{items.length === 1 ? '' : 's'} shown{next ? ', more below' : ''}
+          </span>
+          {next && (
+            <button type="button" onClick={() => void loadMore()} disabled={loadingMore}>
+              {loadingMore ? 'Loading…' : 'Load more'}
+            </button>
+          )}
+        </div>
       )}
 
       <section class="card">
