@@ -323,16 +323,20 @@ export function createUploader(deps: UploaderDeps): Uploader {
       intervalMs: config.UPLOAD_SWEEP_INTERVAL,
       leaseMs,
     });
-    subscription = await bus.consume({
-      stream: 'FILES',
-      durable: config.UPLOAD_DURABLE,
-      filter: 'file.detected.>',
-      events: ['file.detected'],
+    // Detections and retry commands are uploads alike: the same tries, backoff and parallelism.
+    const tries = {
       concurrency: config.UPLOAD_CONCURRENCY,
       // One more delivery than tries, so the last try's failure is published before dead-lettering could happen.
       maxDeliver: config.UPLOAD_ATTEMPTS + 1,
       backoffMs: deps.backoffMs ?? [2000, 10_000, 30_000, 60_000, 300_000],
       ackWaitMs: config.UPLOAD_ACK_WAIT,
+    };
+    subscription = await bus.consume({
+      stream: 'FILES',
+      durable: config.UPLOAD_DURABLE,
+      filter: 'file.detected.>',
+      events: ['file.detected'],
+      ...tries,
       handler: (msg) => (msg.name === 'file.detected' ? handle(msg.event, msg.deliveries) : Promise.resolve()),
     });
     commands = await bus.consume({
@@ -340,10 +344,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
       durable: `${config.UPLOAD_DURABLE}-commands`,
       filter: 'command.retry',
       events: ['command'],
-      concurrency: config.UPLOAD_CONCURRENCY,
-      maxDeliver: config.UPLOAD_ATTEMPTS + 1,
-      backoffMs: deps.backoffMs ?? [2000, 10_000, 30_000, 60_000, 300_000],
-      ackWaitMs: config.UPLOAD_ACK_WAIT,
+      ...tries,
       // A new durable does not replay the retries of the past month.
       deliverPolicy: 'new',
       handler: (msg) => (msg.name === 'command' ? retryCommand(msg.event, msg.deliveries) : Promise.resolve()),

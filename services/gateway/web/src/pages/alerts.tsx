@@ -5,7 +5,7 @@ import { useApi, useCoalesced, useNow } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { setQuery, useLocation } from '../router.js';
 import { useCan } from '../session.js';
-import { Age, Badge, Empty, ErrorBox, Loading, Notice, PageHeader } from '../ui/common.js';
+import { Age, Badge, Empty, ErrorBox, ListFooter, Loading, Notice, PageHeader } from '../ui/common.js';
 import { itemsOf } from './components.js';
 
 /** GET /alerts: one alert, as the monitor keeps it. */
@@ -202,18 +202,7 @@ export function AlertsPage() {
           </tbody>
         </table>
       )}
-      {items.length > 0 && (
-        <div class="list-footer">
-          <span class="muted">
-            {items.length.toLocaleString('en-US')} alert{items.length === 1 ? '' : 's'} shown{next ? ', more below' : ''}
-          </span>
-          {next && (
-            <button type="button" onClick={() => void loadMore()} disabled={loadingMore}>
-              {loadingMore ? 'Loading…' : 'Load more'}
-            </button>
-          )}
-        </div>
-      )}
+      {items.length > 0 && <ListFooter shown={items.length} noun="alert" more={next !== null} loading={loadingMore} onMore={() => void loadMore()} />}
 
       <section class="card">
         <h2>Silences in force</h2>

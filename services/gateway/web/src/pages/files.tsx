@@ -4,7 +4,7 @@ import { formatBytes, formatTime, parseTime } from '../format.js';
 import { useApi, useDebounced } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { setQuery, useLocation } from '../router.js';
-import { Age, Badge, Empty, ErrorBox, Loading, PageHeader } from '../ui/common.js';
+import { Age, Badge, Empty, ErrorBox, ListFooter, Loading, PageHeader } from '../ui/common.js';
 import { itemsOf, type InstrumentSummary } from './components.js';
 
 const PAGE_SIZE = 50;
@@ -217,17 +217,9 @@ export function FilesPage() {
               ))}
             </tbody>
           </table>
-          <div class="list-footer">
-            <span class="muted">
-              {items.length.toLocaleString('en-US')} file{items.length === 1 ? '' : 's'} shown{next ? ', more below' : ''}
-              {loading && ' · refreshing…'}
-            </span>
-            {next && (
-              <button type="button" onClick={() => void loadMore()} disabled={loadingMore}>
-                {loadingMore ? 'Loading…' : 'Load more'}
-              </button>
-            )}
-          </div>
+          <ListFooter shown={items.length} noun="file" more={next !== null} loading={loadingMore} onMore={() => void loadMore()}>
+            {loading && ' · refreshing…'}
+          </ListFooter>
         </>
       )}
     </div>

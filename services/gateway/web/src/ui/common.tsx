@@ -105,6 +105,24 @@ export function Loading(props: { what?: string }) {
   return <p class="loading">Loading{props.what ? ` ${props.what}` : ''}…</p>;
 }
 
+/** Under a list: how many rows are shown, and "Load more" while the API has a next page. */
+export function ListFooter(props: { shown: number; noun: string; more: boolean; loading: boolean; onMore: () => void; children?: ComponentChildren }) {
+  return (
+    <div class="list-footer">
+      <span class="muted">
+        {props.shown.toLocaleString('en-US')} {props.noun}
+        {props.shown === 1 ? '' : 's'} shown{props.more ? ', more below' : ''}
+        {props.children}
+      </span>
+      {props.more && (
+        <button type="button" onClick={props.onMore} disabled={props.loading}>
+          {props.loading ? 'Loading…' : 'Load more'}
+        </button>
+      )}
+    </div>
+  );
+}
+
 export function Empty(props: { children: ComponentChildren }) {
   return <p class="empty">{props.children}</p>;
 }
