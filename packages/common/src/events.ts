@@ -46,6 +46,8 @@ export const uploadDoneSchema = z.object({
   storedAt: isoTime,
   durationMs: z.number().nonnegative(),
   uploader: z.string(),
+  /** The `command.retry` this upload answers, when it is an operator's retry. */
+  retryOf: z.string().min(1).optional(),
 });
 
 export const uploadFailedSchema = z.object({
@@ -59,6 +61,8 @@ export const uploadFailedSchema = z.object({
   final: z.boolean(),
   failedAt: isoTime,
   uploader: z.string(),
+  /** The `command.retry` this try answers, when it is an operator's retry. */
+  retryOf: z.string().min(1).optional(),
 });
 
 export const uploadProgressSchema = z.object({
@@ -250,7 +254,8 @@ export const EVENTS = {
     pattern: 'upload.failed.*',
     schema: uploadFailedSchema,
     subject: (e) => `upload.failed.${e.instrument}`,
-    msgId: (e) => `upload.failed:${e.fileId}:${e.attempt}`,
+    // A retry's tries count from 1 again: the command keeps their ids apart.
+    msgId: (e) => `upload.failed:${e.fileId}:${e.attempt}${e.retryOf ? `:${e.retryOf}` : ''}`,
   }),
   'upload.progress': def({
     stream: null,

@@ -111,6 +111,38 @@ describe('monitor projection against real NATS and PostgreSQL', () => {
     expect(row).toMatchObject({ failed_step: 'upload', error: 'access denied' });
   });
 
+  it('moves a file back to its upload on an upload retry, until an outcome of that retry arrives', async () => {
+    const { bus, db, start } = await setup();
+    await start();
+    const d = detected('retried.raw');
+    const failure = (error: string, failedAt: string, retryOf?: string) =>
+      bus.publish('upload.failed', { fileId: d.fileId, instrument: 'ms1', path: d.path, sha256: hash, zone: 'default', error, attempt: 1, final: true, failedAt, uploader: 'u1', ...(retryOf ? { retryOf } : {}) });
+    const retry = (commandId: string, at: string, step = 'upload') =>
+      bus.publish('command', { commandId, verb: 'retry', by: 'alice', at, args: { fileId: d.fileId, step, ...(step === 'upload' ? { detected: d } : { pipeline: 'qc' }) } });
+    const row = (status: string) =>
+      waitFor(`status ${status}`, async () => {
+        const r = await db.selectFrom('files').select(['status', 'failed_step', 'error']).where('id', '=', d.fileId).executeTakeFirst();
+        return r?.status === status ? r : undefined;
+      });
+    await bus.publish('file.detected', d);
+    await failure('access denied', now(2000));
+    await row('failed');
+    // A job retry is the scheduler's: the file does not move.
+    await retry('job-1', now(2500), 'job:qc');
+    await retry('c1', now(3000));
+    expect(await row('detected')).toEqual({ status: 'detected', failed_step: null, error: null });
+    // The retry fails too, stamped earlier than the command by a host whose clock is behind:
+    // it is that retry's outcome all the same.
+    await failure('still denied', now(2900), 'c1');
+    expect(await row('failed')).toEqual({ status: 'failed', failed_step: 'upload', error: 'still denied' });
+    await retry('c2', now(5000));
+    await row('detected');
+    await bus.publish('upload.done', { fileId: d.fileId, instrument: 'ms1', path: d.path, size: 42, sha256: hash, zone: 'default', key: 'k', existed: false, storedAt: now(6000), durationMs: 5, uploader: 'u1', retryOf: 'c2' });
+    await row('stored');
+    const timeline = await db.selectFrom('file_events').select(['event', 'event_id']).where('file_id', '=', d.fileId).orderBy('at').orderBy('id').execute();
+    expect(timeline.map((e) => e.event)).toEqual(['file.detected', 'upload.failed', 'upload.failed', 'command.retry', 'command.retry', 'upload.done']);
+  });
+
   it('keeps components from heartbeats and counts dead letters', async () => {
     const { bus, db, start } = await setup();
     await start();

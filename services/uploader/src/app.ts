@@ -182,7 +182,8 @@ export function createUploader(deps: UploaderDeps): Uploader {
     return { existed: allExisted && result.existed };
   }
 
-  async function handle(event: EventOf<'file.detected'>, attempt: number): Promise<void> {
+  /** Stores one detected file; `retryOf` names the operator's `command.retry` it answers. */
+  async function handle(event: EventOf<'file.detected'>, attempt: number, retryOf?: string): Promise<void> {
     const log = logger.child({ fileId: event.fileId, instrument: event.instrument, path: event.path });
     const zoneName = zoneOf(event);
     try {
@@ -239,6 +240,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
         storedAt: new Date().toISOString(),
         durationMs: Date.now() - started,
         uploader: config.FERRY_INSTANCE,
+        ...(retryOf ? { retryOf } : {}),
       });
       log.info({ key, zone: zoneName, existed: result.existed, resumedParts: result.resumedParts, ms: Date.now() - started }, result.existed ? 'already stored' : 'stored');
     } catch (err) {
@@ -263,6 +265,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
         final,
         failedAt: new Date().toISOString(),
         uploader: config.FERRY_INSTANCE,
+        ...(retryOf ? { retryOf } : {}),
       });
       if (final) {
         counters.failed++;
@@ -291,7 +294,7 @@ export function createUploader(deps: UploaderDeps): Uploader {
       return;
     }
     if (attempt === 1) log.info('upload retry requested');
-    await handle(event, attempt);
+    await handle(event, attempt, command.commandId);
   }
 
   function progress(event: EventOf<'file.detected'>): (bytes: number) => void {

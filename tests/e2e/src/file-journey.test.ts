@@ -230,6 +230,13 @@ describe('one file after another, from the instrument folder to storage and the 
       await writeFile(join(root, 'run-7.raw'), content);
       const { token } = await createApiToken(db, { name: 'e2e-operator', role: 'operator' });
       await request(system.app).post(`/api/v1/files/${fileId}/retry`).set('Authorization', `Bearer ${token}`).expect(202);
+      // The timeline says who asked, and the upload that answered says which retry it was.
+      await waitFor('the retry on the timeline', async () => {
+        const res = await api(`/api/v1/files/${fileId}`);
+        const events = (res.body as { timeline: { event: string; details: Record<string, unknown> }[] }).timeline;
+        const asked = events.find((e) => e.event === 'command.retry');
+        return asked && events.some((e) => e.event === 'upload.done' && e.details.retryOf === asked.details.commandId);
+      });
       const stored = await waitFor('the file to be stored', async () => {
         const res = await api(`/api/v1/files/${fileId}`);
         return res.status === 200 && res.body.status !== 'failed' && res.body.key ? (res.body as { status: string; key: string; failedStep: string | null }) : false;

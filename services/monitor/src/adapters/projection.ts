@@ -59,8 +59,10 @@ export class Projection {
         return this.backup(event as EventOf<'backup.completed'>);
       case 'canary.result':
         return this.canary(event as EventOf<'canary.result'>);
+      case 'command':
+        return this.command(event as EventOf<'command'>);
       default:
-        // Alerts are written by the alert engine itself; commands belong to the services they ask.
+        // Alerts are written by the alert engine itself.
         return;
     }
   }
@@ -100,6 +102,37 @@ export class Projection {
       if (name === 'file.detected') await this.insertFile(tx, event as EventOf<'file.detected'>, traceId);
       if ((JOB_EVENTS as readonly string[]).includes(name)) await this.refreshJob(tx, event as EventOf<'job.queued'>);
       await this.refreshFile(tx, event.fileId, at);
+    });
+  }
+
+  /**
+   * An operator's retry of a failed upload: a step on the file's timeline, which moves the
+   * file back to its upload until an outcome of that retry arrives (refreshFile). Other
+   * commands are the business of the services they ask.
+   */
+  private async command(e: EventOf<'command'>): Promise<void> {
+    const fileId = e.args.fileId;
+    if (e.verb !== 'retry' || e.args.step !== 'upload' || typeof fileId !== 'string') return;
+    await this.db.transaction().execute(async (tx) => {
+      await lockFile(tx, fileId);
+      const file = await tx.selectFrom('files').select('id').where('id', '=', fileId).executeTakeFirst();
+      if (!file) return; // a retry of a file this database never had: nothing to move
+      const inserted = await tx
+        .insertInto('file_events')
+        .values({
+          file_id: fileId,
+          event_id: `command:${e.commandId}`,
+          event: 'command.retry',
+          status: null,
+          at: e.at,
+          instance: null,
+          trace_id: activeTraceId() ?? null,
+          details: JSON.stringify({ commandId: e.commandId, step: 'upload', by: e.by }),
+        })
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (inserted) await this.refreshFile(tx, fileId, e.at);
     });
   }
 
@@ -172,6 +205,13 @@ export class Projection {
     const facts: FileFacts = { uploading: file.status === 'uploading', stored: false, uploadFailed: null, skipped: false, jobs };
     // Stored where it was stored first (a file may reach several zones); ties by zone name.
     let stored: { zone: string; key: string; storedAt: string } | undefined;
+    // Retries with an outcome (done, or failed for good) are settled by it, whatever the
+    // order of the hosts' clocks; one still running undoes the upload failures before it.
+    const answered = new Set<string>();
+    for (const e of events) {
+      const final = e.event === 'upload.done' || (e.event === 'upload.failed' && e.details.final === true);
+      if (final && typeof e.details.retryOf === 'string') answered.add(e.details.retryOf);
+    }
     for (const e of events) {
       if (e.event === 'upload.done') {
         facts.stored = true;
@@ -180,6 +220,7 @@ export class Projection {
       }
       if (e.event === 'job.skipped') facts.skipped = true;
       if (e.event === 'upload.failed' && e.details.final === true) facts.uploadFailed = typeof e.details.error === 'string' ? e.details.error : 'upload failed';
+      if (e.event === 'command.retry' && !answered.has(String(e.details.commandId))) facts.uploadFailed = null;
     }
     const derived = deriveStatus(facts);
     await tx

@@ -57,7 +57,7 @@ export function FilePage(props: { id: string }) {
       await api(`/files/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} });
       setNotice(
         file.data?.failedStep === 'upload'
-          ? 'Upload retry requested. The status turns to stored when it succeeds, or shows the new reason if it fails again.'
+          ? 'Upload retry requested. The file goes back to its upload; it turns stored when that succeeds, or shows the new reason.'
           : 'Retry requested. The status changes here when the step runs again.',
       );
       file.reload();
