@@ -63,8 +63,8 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
     await rm(lab.webDir, { recursive: true, force: true });
   });
 
-  async function open(token?: string): Promise<Page> {
-    const context = await newContext(browser, lab.baseURL);
+  async function open(token?: string, viewport?: { width: number; height: number }): Promise<Page> {
+    const context = await newContext(browser, lab.baseURL, viewport);
     contexts.push(context);
     const page = await context.newPage();
     if (token) await signIn(page, token);
@@ -357,6 +357,39 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
     // Loose bound: this machine is shared; the goal is under 1 s.
     expect(nav.loadEventEnd - nav.startTime).toBeLessThan(3000);
     expect(rowsAt).toBeLessThan(5000);
+  });
+
+  it('fits a phone screen: no page scrolls sideways, wide tables scroll within themselves', async () => {
+    const page = await open(lab.operator, { width: 390, height: 844 });
+    const errors = watchErrors(page);
+    const wide: string[] = [];
+    for (const [path, ready, name] of [
+      ['/files', 'tr[data-file-id]', 'files-phone'],
+      [`/files/${SEEDED.failed.id}`, '.failure', 'file-phone'],
+      ['/alerts', 'tr[data-alert]', 'alerts-phone'],
+      ['/components', '[data-component]', 'components-phone'],
+      ['/jobs', 'td.error-text', 'jobs-phone'],
+      ['/storage', 'svg', 'storage-phone'],
+    ] as const) {
+      await page.goto(path);
+      await page.locator(ready).first().waitFor();
+      await screenshot(page, name);
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      if (overflow > 1) {
+        // The outermost elements past the right edge, for the failure message.
+        const who = await page.evaluate<string[]>(
+          `[...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > innerWidth + 1 && el.parentElement.getBoundingClientRect().right <= innerWidth + 1 && !el.closest('nav')).slice(0, 5).map((el) => el.tagName + '.' + el.className)`,
+        );
+        wide.push(`${path} is ${overflow} px too wide: ${who.join(' | ')}`);
+      }
+    }
+    expect(wide).toEqual([]);
+    // The navigation has a row of its own: its links are not squeezed out of sight.
+    const nav = await page.locator('header.top nav').boundingBox();
+    expect(nav?.width).toBeGreaterThan(300);
+    await page.getByRole('link', { name: /Alerts/ }).click();
+    await page.locator('tr[data-alert]').first().waitFor();
+    expect(errors).toEqual([]);
   });
 
   it('pages through past alerts with Load more', async () => {
