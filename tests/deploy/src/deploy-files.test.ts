@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +49,7 @@ const haveCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' 
 
 interface ComposeService {
   image?: string;
+  command?: string[];
   environment?: Record<string, string | null>;
   healthcheck?: { test?: string[]; disable?: boolean };
   profiles?: string[];
@@ -95,6 +97,39 @@ describe.runIf(haveCompose)('docker-compose.yml', () => {
     }
     expect(problems).toEqual([]);
     expect(seen.sort()).toEqual(['gateway', 'job-worker', 'migrate', 'monitor', 'scheduler', 'uploader', 'watcher']);
+  });
+
+  it('Redis asks for REDIS_PASSWORD, the services that use it are given it, and without one it does not start', async () => {
+    const redis = (await composeConfig('dbs', 'local')).redis!;
+    expect(redis.environment?.REDIS_PASSWORD).toBe('plocal0redis0password');
+    expect(redis.healthcheck?.test?.join(' ')).toContain('REDISCLI_AUTH=');
+    const users: string[] = [];
+    for (const profile of ['core', 'workers']) {
+      for (const [name, service] of Object.entries(await composeConfig(profile, 'local'))) {
+        const url = service.environment?.REDIS_URL;
+        if (!service.profiles?.includes(profile) || url === undefined || url === null) continue;
+        users.push(name);
+        expect(url, name).toBe('redis://:plocal0redis0password@redis:6379');
+      }
+    }
+    expect(users.sort()).toEqual(['job-worker', 'monitor', 'scheduler']);
+
+    // The start script as the container runs it (compose prints $ as $$), with the image's
+    // entrypoint replaced by one that shows what it would run.
+    const script = redis.command![2]!.replaceAll('$$', '$');
+    const bin = await mkdtemp(join(tmpdir(), 'ferry-redis-'));
+    try {
+      await writeFile(join(bin, 'docker-entrypoint.sh'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const start = (password: string) => spawnSync('sh', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}`, REDIS_PASSWORD: password }, encoding: 'utf8' });
+      const empty = start('');
+      expect(empty.status).toBe(64);
+      expect(empty.stderr).toContain('REDIS_PASSWORD is empty');
+      const set = start('p0secret');
+      expect(set.status).toBe(0);
+      expect(set.stdout.trim()).toBe('redis-server --appendonly yes --maxmemory-policy noeviction --requirepass p0secret');
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 
   it('Prometheus scrapes every Ferry service: /metrics on 9464, the gateway on 8080', async () => {
