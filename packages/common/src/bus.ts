@@ -15,7 +15,7 @@ import { credsAuthenticator, headers as natsHeaders, nanos, type MsgHdrs, type N
 import { connect } from '@nats-io/transport-node';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { errorMessage, isPermanent, PermanentError } from './errors.js';
+import { errorMessage, FerryError, isPermanent, PermanentError } from './errors.js';
 import { EVENTS, eventForSubject, STREAMS, subjectMatches, type EventName, type EventOf, type StreamName } from './events.js';
 import { busMetrics } from './metrics.js';
 import { extractTraceContext, getTracer, injectTraceContext, SpanKind, withSpan } from './tracing.js';
@@ -109,6 +109,11 @@ export interface Subscription {
   readonly stats: { handled: number; retried: number; deadLettered: number };
 }
 
+/** True for the server's refusal of a subject this user may not use. */
+function isPermissionViolation(err: unknown): boolean {
+  return /permissions violation/i.test(errorMessage(err));
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -175,7 +180,16 @@ export class Bus {
   }
 
   /** Creates or updates every Ferry stream; safe to call from every service at start. */
-  async ensureStreams(): Promise<void> {
+  /**
+   * Creates Ferry's streams, or brings their settings up to date. Only the core's NATS
+   * user may change streams (deploy/nats/auth.conf: a worker that could update one could
+   * shrink its limits and so delete what it holds); others use the streams as they are,
+   * and wait up to `waitMs` for one that does not exist yet, since the monitor creates
+   * them at its start. A user that may not even look at them (an instrument PC) goes on:
+   * its publishes say whether they reach a stream.
+   */
+  async ensureStreams(options: { waitMs?: number } = {}): Promise<void> {
+    const waitMs = options.waitMs ?? 120_000;
     for (const [name, def] of Object.entries(STREAMS) as [StreamName, (typeof STREAMS)[StreamName]][]) {
       const config = {
         name: this.streamName(name),
@@ -185,13 +199,43 @@ export class Bus {
         max_age: nanos(def.maxAgeMs),
         duplicate_window: nanos(Math.min(def.maxAgeMs, 3_600_000)),
       };
+      let exists: boolean;
       try {
         await this.jsm.streams.info(config.name);
-        await this.jsm.streams.update(config.name, config);
+        exists = true;
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.status === 404) await this.jsm.streams.add(config);
-        else throw err;
+        if (isPermissionViolation(err)) {
+          this.options.logger.info({ err: errorMessage(err) }, 'streams are managed elsewhere: this NATS user may not look at them');
+          return;
+        }
+        if (!(err instanceof JetStreamApiError && err.status === 404)) throw err;
+        exists = false;
       }
+      try {
+        if (exists) await this.jsm.streams.update(config.name, config);
+        else await this.jsm.streams.add(config);
+      } catch (err) {
+        if (!isPermissionViolation(err)) throw err;
+        if (exists) this.options.logger.debug({ stream: config.name }, 'stream used as it is: this NATS user may not change it');
+        else await this.waitForStream(config.name, waitMs);
+      }
+    }
+  }
+
+  private async waitForStream(name: string, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    this.options.logger.info({ stream: name, waitMs }, 'waiting for the stream: the monitor creates the streams when it starts');
+    for (;;) {
+      try {
+        await this.jsm.streams.info(name);
+        return;
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError && err.status === 404)) throw err;
+      }
+      if (Date.now() >= deadline) {
+        throw new FerryError(`stream ${name} does not exist and this NATS user may not create it: the monitor creates the streams when it starts; start it first`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
     }
   }
 

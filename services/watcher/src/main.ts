@@ -1,5 +1,4 @@
 import { connectBus } from '@ferry/common/bus';
-import { errorMessage } from '@ferry/common/errors';
 import { runService } from '@ferry/common/service';
 import { createWatcher } from './app.js';
 import { loadConfig } from './config.js';
@@ -16,14 +15,9 @@ await runService({
     // Stop watching before the connection drains, so nothing is announced into a closing bus.
     shutdown.add('watcher', () => watcher.stop());
     shutdown.add('nats', () => bus.close());
-    try {
-      await bus.ensureStreams();
-    } catch (err) {
-      // An instrument PC's NATS user may only announce (deploy/nats/auth.conf): the core
-      // services create the streams, and publishing needs nothing more.
-      if (!/permissions violation/i.test(errorMessage(err))) throw err;
-      logger.info({ err: errorMessage(err) }, 'streams are managed elsewhere: this NATS user may not change them');
-    }
+    // An instrument PC's NATS user may only announce (deploy/nats/auth.conf): the bus
+    // then leaves the streams to the core, and publishing needs nothing more.
+    await bus.ensureStreams();
     await watcher.start();
   },
 });

@@ -62,9 +62,10 @@ describe('start.sh', () => {
 });
 
 describe('an instrument PC', () => {
-  it('announces its own acquisitions and sends heartbeats; managing streams is refused, which the watcher tolerates', async () => {
+  it('announces its own acquisitions and sends heartbeats; it may not look at streams, and the watcher goes on without', async () => {
     const demo = bus('instrument-demo');
-    expect(await refusal(demo.ensureStreams())).toMatch(/permissions violation for publish to "\$JS\.API\.STREAM\.INFO\.FILES"/i);
+    expect(await refusal(demo.jsm.streams.info('FILES'))).toMatch(/permissions violation for publish to "\$JS\.API\.STREAM\.INFO\.FILES"/i);
+    await expect(demo.ensureStreams()).resolves.toBeUndefined();
     await demo.publish('file.detected', fileDetected('demo') as never);
     await demo.publish('heartbeat', heartbeat('watcher', 'demo-pc1') as never);
     const info = await bus('monitor').jsm.streams.info('FILES', { subjects_filter: 'file.detected.demo' });
@@ -327,12 +328,39 @@ describe('each service with its own credentials', () => {
     expect(await refusal(bus(role).jsm.streams.add({ name: 'MINE', subjects: ['mine.>'] }))).toMatch(/permissions violation/i);
   });
 
-  it.each(['uploader', 'scheduler', 'worker', 'monitor'] as const)('%s may create and update the Ferry streams (it calls ensureStreams at start)', async (role) => {
+  it('only the monitor may create and update the Ferry streams', async () => {
+    await expect(bus('monitor').ensureStreams()).resolves.toBeUndefined();
+    const files = (await bus('monitor').jsm.streams.info('FILES')).config;
+    await expect(bus('monitor').jsm.streams.update('FILES', files)).resolves.toBeDefined();
+  });
+
+  it.each(['uploader', 'scheduler', 'worker'] as const)('%s only looks the streams up: changing one (its limits could delete what it holds) is refused, and its start goes on', async (role) => {
+    const files = (await bus(role).jsm.streams.info('FILES')).config;
+    expect(await refusal(bus(role).jsm.streams.update('FILES', { ...files, max_age: 1_000_000_000 }))).toMatch(/permissions violation/i);
+    expect(await refusal(bus(role).jsm.streams.add({ ...files, name: 'FILES2', subjects: ['files2.>'] }))).toMatch(/permissions violation/i);
     await expect(bus(role).ensureStreams()).resolves.toBeUndefined();
+    expect((await bus('monitor').jsm.streams.info('FILES')).config.max_age).toBe(files.max_age);
+  });
+
+  it('a worker host started before the monitor waits for the streams, and says what to do when they do not come', async () => {
+    await bus('admin').jsm.streams.delete('DLQ');
+    try {
+      // The monitor comes up a second later.
+      const waiting = bus('uploader').ensureStreams({ waitMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await bus('monitor').ensureStreams();
+      await expect(waiting).resolves.toBeUndefined();
+      // It does not come.
+      await bus('admin').jsm.streams.delete('DLQ');
+      await expect(bus('worker').ensureStreams({ waitMs: 1500 })).rejects.toThrow(/stream DLQ does not exist and this NATS user may not create it: the monitor creates the streams when it starts; start it first/);
+    } finally {
+      await bus('monitor').ensureStreams();
+    }
   });
 
   it('the gateway may not touch the streams at all', async () => {
-    expect(await refusal(bus('gateway').ensureStreams())).toMatch(/permissions violation/i);
+    expect(await refusal(bus('gateway').jsm.streams.info('FILES'))).toMatch(/permissions violation/i);
+    expect(await refusal(bus('gateway').jsm.streams.update('FILES', (await bus('monitor').jsm.streams.info('FILES')).config))).toMatch(/permissions violation/i);
   });
 
   it.each(['scheduler', 'worker', 'monitor', 'gateway'] as const)("%s cannot open the uploader's KV bucket", async (role) => {

@@ -113,7 +113,9 @@ describe('auth.conf for NATS_PREFIX=lab (deploy/nats/with-prefix.sh)', () => {
     // A service left without NATS_PREFIX publishes to subjects nobody may use.
     const unprefixed = await connectAs(nats.url, 'uploader', config.userPasswords.uploader!);
     try {
-      expect(await refusal(unprefixed.ensureStreams())).toMatch(/permissions violation/i);
+      expect(await refusal(unprefixed.jsm.streams.info('FILES'))).toMatch(/permissions violation/i);
+      const consume = unprefixed.consume({ stream: 'FILES', durable: 'uploader', filter: 'file.detected.>', events: ['file.detected'], handler: () => Promise.resolve() });
+      expect(await refusal(consume)).toMatch(/permissions violation/i);
     } finally {
       await unprefixed.close();
     }

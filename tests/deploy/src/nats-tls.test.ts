@@ -84,7 +84,8 @@ describe('NATS with client certificates (NATS_SERVER_TLS_CA set)', () => {
     expect(await failure(bare)).not.toBe('it connected');
     const uploader = await connectAs(nats.url, 'uploader', config.userPasswords.uploader!, { NATS_TLS_CA: pki.ca, NATS_TLS_CERT: pki.clientCert, NATS_TLS_KEY: pki.clientKey });
     try {
-      await uploader.ensureStreams();
+      // A JetStream request ($JS.API.INFO) answered over the certificate-authenticated link.
+      expect((await uploader.jsm.getAccountInfo()).streams).toBe(0);
     } finally {
       await uploader.close();
     }
