@@ -24,7 +24,7 @@ function traceOf(seed: string): string {
 export const SEEDED = {
   /** A file mid-processing whose status the live test changes. */
   target: { id: 'f-target', instrument: 'ms1', path: 'runs/2025-06/QC_HeLa_0042.raw' },
-  /** A failed upload, for the retry button. */
+  /** A file whose processing job failed, for the retry button. */
   failed: { id: 'f-failed', instrument: 'ms2', path: 'acq/plate7/B12_lipids.raw', error: 'thermo-qc exited 2: RawFileReader: B12_lipids.raw is truncated' },
   /** A folder acquisition with a manifest. */
   folder: { id: 'f-folder', instrument: 'tims1', path: 'data/2025-06-12/Sample_17.d' },

@@ -299,6 +299,31 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
     await operator.goto(`/files/${SEEDED.failed.id}`);
     await operator.getByRole('button', { name: 'Retry' }).click();
     await operator.getByRole('status').filter({ hasText: 'Retry requested' }).waitFor();
+    // A failed upload is retried too, by an uploader.
+    const now = new Date().toISOString();
+    await lab.db
+      .insertInto('files')
+      .values({
+        id: 'f-upload-failed',
+        instrument: 'ms2',
+        path: 'acq/plate8/C01.raw',
+        root: '/data/ms2',
+        kind: 'file',
+        size: 1000,
+        sha256: 'c'.repeat(64),
+        status: 'failed',
+        failed_step: 'upload',
+        error: 'access denied: check ZONE_ACCESS_KEY_ID',
+        mtime: now,
+        detected_at: now,
+        updated_at: now,
+        manifest: null,
+      })
+      .execute();
+    await operator.goto('/files/f-upload-failed');
+    await operator.getByText('Failed at upload.').waitFor();
+    await operator.getByRole('button', { name: 'Retry' }).click();
+    await operator.getByRole('status').filter({ hasText: 'Upload retry requested' }).waitFor();
     await operator.goto('/jobs');
     await operator.getByRole('button', { name: 'Back up now' }).click();
     await operator.getByRole('status').filter({ hasText: 'Backup requested' }).waitFor();
