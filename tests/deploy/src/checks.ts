@@ -1,4 +1,4 @@
-import { errorMessage, type Bus, type EventName } from '@ferry/common';
+import { errorMessage, type Bus, type EventName, type EventOf } from '@ferry/common';
 
 /** True for the server's refusal of a publication or subscription. */
 export const isPermissionError = (err: unknown) => /permissions violation/i.test(errorMessage(err));
@@ -39,4 +39,24 @@ export async function subscribeOutcome(b: Bus, subject: string, others: () => Pr
   const outcome = await Promise.race([ended, new Promise<string>((r) => setTimeout(() => r('still open'), 2000))]);
   if (!sub.isClosed()) sub.unsubscribe();
   return { ended: outcome, received };
+}
+
+/**
+ * Reads OPS commands through `durable` (new messages only) and keeps what `pick` takes
+ * from each; `stop()` ends the consumer.
+ */
+export async function collectCommands(b: Bus, durable: string, filter: string, pick: (command: EventOf<'command'>) => string): Promise<{ got: string[]; stop: () => Promise<void> }> {
+  const got: string[] = [];
+  const sub = await b.consume({
+    stream: 'OPS',
+    durable,
+    filter,
+    deliverPolicy: 'new',
+    events: ['command'],
+    handler: ({ event }) => {
+      got.push(pick(event));
+      return Promise.resolve();
+    },
+  });
+  return { got, stop: () => sub.stop() };
 }

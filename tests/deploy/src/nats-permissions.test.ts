@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishOutcome, refusal, subscribeOutcome } from './checks.js';
+import { collectCommands, publishOutcome, refusal, subscribeOutcome } from './checks.js';
 import { connectAs, copyNatsConfig, startFerryNats, type FerryNats, type NatsConfigCopy } from './nats-server.js';
 import { command, fileDetected, heartbeat, publishCases, ROLES, type Role } from './samples.js';
 
@@ -207,19 +207,8 @@ describe('each service with its own credentials', () => {
       });
       stops.push(() => uploader.stop());
       // Its second durable: retries of failed uploads, and nothing else of OPS.
-      const uploadRetries: string[] = [];
-      const uploaderCommands = await bus('uploader').consume({
-        stream: 'OPS',
-        durable: 'uploader-commands',
-        filter: 'command.retry',
-        deliverPolicy: 'new',
-        events: ['command'],
-        handler: ({ event }: Received<'command'>) => {
-          uploadRetries.push(event.commandId);
-          return Promise.resolve();
-        },
-      });
-      stops.push(() => uploaderCommands.stop());
+      const { got: uploadRetries, stop: stopRetries } = await collectCommands(bus('uploader'), 'uploader-commands', 'command.retry', (c) => c.commandId);
+      stops.push(stopRetries);
 
       // The scheduler: upload.done in, job.queued out; commands; the canary's plain subscriptions.
       const queued: string[] = [];
@@ -236,19 +225,8 @@ describe('each service with its own credentials', () => {
         },
       });
       stops.push(() => scheduler.stop());
-      const commands: string[] = [];
-      const commandSub = await bus('scheduler').consume({
-        stream: 'OPS',
-        durable: 'scheduler-commands',
-        filter: 'command.>',
-        deliverPolicy: 'new',
-        events: ['command'],
-        handler: ({ event }: Received<'command'>) => {
-          commands.push(event.verb);
-          return Promise.resolve();
-        },
-      });
-      stops.push(() => commandSub.stop());
+      const { got: commands, stop: stopCommands } = await collectCommands(bus('scheduler'), 'scheduler-commands', 'command.>', (c) => c.verb);
+      stops.push(stopCommands);
       const jobsDone: string[] = [];
       const canary = bus('scheduler').subscribeCore('job.done', (e) => jobsDone.push(e.jobId));
       stops.push(() => canary.stop());

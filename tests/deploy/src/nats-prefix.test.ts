@@ -2,7 +2,7 @@ import { EVENTS, type Bus, type EventName, type Received } from '@ferry/common';
 import { waitFor } from '@ferry/testkit';
 import { openKvResumeStore } from '@ferry/uploader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishOutcome, refusal, subscribeOutcome } from './checks.js';
+import { collectCommands, publishOutcome, refusal, subscribeOutcome } from './checks.js';
 import { connectAs, copyNatsConfig, startFerryNats, type FerryNats, type NatsConfigCopy } from './nats-server.js';
 import { command, fileDetected, publishCases, ROLES, type Role } from './samples.js';
 
@@ -87,21 +87,10 @@ describe('auth.conf for NATS_PREFIX=lab (deploy/nats/with-prefix.sh)', () => {
   });
 
   it("the gateway's upload retries reach the uploader's command durable", async () => {
-    const got: string[] = [];
-    const commands = await bus('uploader').consume({
-      stream: 'OPS',
-      durable: 'uploader-commands',
-      filter: 'command.retry',
-      deliverPolicy: 'new',
-      events: ['command'],
-      handler: ({ event }: Received<'command'>) => {
-        got.push(event.commandId);
-        return Promise.resolve();
-      },
-    });
+    const commands = await collectCommands(bus('uploader'), 'uploader-commands', 'command.retry', (c) => c.commandId);
     try {
       await bus('gateway').publish('command', { ...command('retry'), commandId: 'lab-retry', args: { fileId: 'f1', step: 'upload' } } as never);
-      await waitFor('the retry to reach the uploader', () => got.includes('lab-retry'));
+      await waitFor('the retry to reach the uploader', () => commands.got.includes('lab-retry'));
     } finally {
       await commands.stop();
     }
