@@ -206,7 +206,7 @@ export class FileStore {
       .selectFrom('files')
       .select(ITEM_COLUMNS)
       // The sort key at full precision, for the cursor: a Date would drop the microseconds.
-      .select(sql<string>`to_char(detected_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'));
+      .select(isoMicros('detected_at').as('cursor_at'));
     if (filter.instrument !== undefined) select = select.where('instrument', '=', filter.instrument);
     if (filter.status !== undefined) select = select.where('status', '=', filter.status);
     if (filter.since !== undefined) select = select.where('detected_at', '>=', filter.since);
@@ -246,10 +246,10 @@ export class FileStore {
       path: row.path,
       root: row.root,
       kind: row.kind,
-      size: Number(row.size),
+      size: row.size,
       sha256: row.sha256,
-      mtime: new Date(row.mtime).toISOString(),
-      detectedAt: new Date(row.detected_at).toISOString(),
+      mtime: row.mtime.toISOString(),
+      detectedAt: row.detected_at.toISOString(),
       ...(row.zone ? { zone: row.zone } : {}),
       ...(Array.isArray(row.manifest) ? { manifest: row.manifest } : {}),
     };
@@ -305,5 +305,13 @@ export interface Changed<T> {
   mark: string;
 }
 
+/**
+ * A timestamptz column as UTC ISO text with microseconds (a JavaScript Date would round
+ * to the millisecond and repeat or skip rows at a page or feed boundary).
+ */
+export function isoMicros(column: string) {
+  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 /** `updated_at` as UTC ISO text with microseconds. */
-export const MARK = sql.raw(`to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+export const MARK = isoMicros('updated_at');

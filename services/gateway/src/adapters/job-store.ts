@@ -2,6 +2,7 @@ import type { Database } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { encodeCursor, type FileCursor } from '../domain/cursor.js';
 import { toJobItem, type JobItem } from '../domain/file-view.js';
+import { isoMicros } from './file-store.js';
 
 type JobStatus = JobItem['status'];
 
@@ -47,7 +48,7 @@ export class JobStore {
       .leftJoin('files as f', 'f.id', 'j.file_id')
       .selectAll('j')
       .select(['f.instrument', 'f.path'])
-      .select(sql<string>`to_char(j.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'));
+      .select(isoMicros('j.updated_at').as('cursor_at'));
     if (options.status !== undefined) select = select.where('j.status', '=', options.status);
     if (options.pipeline !== undefined) select = select.where('j.pipeline', '=', options.pipeline);
     if (options.cursor !== undefined) select = select.where(sql<boolean>`(j.updated_at, j.id) < (${options.cursor.detectedAt}::timestamptz, ${options.cursor.id})`);

@@ -194,11 +194,6 @@ export class LiveFeed {
     }
   }
 
-  /** Polls once now (tests drive the feed without waiting for the timer). */
-  async pollNow(): Promise<void> {
-    await this.poll();
-  }
-
   private async pollStream<T extends FileItem | AlertView>(stream: Stream<T>): Promise<void> {
     const from = stream.after ?? { at: new Date(Date.parse(stream.mark) - this.overlapMs).toISOString() };
     const rows = await stream.read(from, this.batch);

@@ -1,4 +1,6 @@
-import type { Database, FileStatus } from '@ferry/common';
+import type { Database, FileStatus, ManifestEntry } from '@ferry/common';
+
+export type { ManifestEntry };
 import type { Selectable } from 'kysely';
 
 type FileRow = Selectable<Database['files']>;
@@ -49,13 +51,6 @@ export interface JobItem {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
-}
-
-/** One member of a folder acquisition. */
-export interface ManifestEntry {
-  path: string;
-  size: number;
-  sha256: string;
 }
 
 /** A file with its timeline, jobs and (for a folder) manifest, for `GET /api/v1/files/:id`. */

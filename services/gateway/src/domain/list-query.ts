@@ -61,6 +61,16 @@ export function intParam(min: number, max: number) {
 }
 
 /** The query of `GET /api/v1/files`, as validated and as documented. */
+/** A `cursor` parameter: a nextCursor this API returned, decoded. */
+export const cursorParam = once.transform((v, ctx) => {
+  const cursor = decodeCursor(v);
+  if (!cursor) {
+    ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API (pass nextCursor unchanged)' });
+    return z.NEVER;
+  }
+  return cursor;
+});
+
 export const listQuerySchema = z
   .strictObject({
     instrument: once.pipe(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an instrument name: letters, digits, - and _ (1 to 64)')).meta({ description: 'Only files of this instrument.' }),
@@ -73,16 +83,7 @@ export const listQuerySchema = z
       .transform(Number)
       .pipe(z.number().min(1, `must be a whole number from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`))
       .meta({ description: `Page size, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}); not with format=csv.` }),
-    cursor: once
-      .transform((v, ctx) => {
-        const cursor = decodeCursor(v);
-        if (!cursor) {
-          ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API (pass nextCursor unchanged)' });
-          return z.NEVER;
-        }
-        return cursor;
-      })
-      .meta({ description: 'The nextCursor of the previous page.' }),
+    cursor: cursorParam.meta({ description: 'The nextCursor of the previous page.' }),
     format: once.pipe(z.enum(['json', 'csv'], { error: 'must be json or csv' })).meta({ description: `csv: every matching row as CSV (at most ${CSV_MAX_ROWS}).` }),
   })
   .partial()
@@ -98,24 +99,26 @@ export const listQuerySchema = z
 /** Validates the query of `GET /api/v1/files`; unknown parameters are refused so typos do not pass silently. */
 export function parseFileListQuery(query: unknown): ParseResult<FileListQuery> {
   const result = listQuerySchema.safeParse(query ?? {});
-  if (!result.success) return { ok: false, issues: toParamIssues(result.error) };
-  const { limit, ...rest } = result.data;
-  return { ok: true, value: { ...dropUndefined(rest), limit: limit ?? DEFAULT_LIMIT } };
+  if (!result.success) return { ok: false, issues: toParamIssues(result.error, '(query)') };
+  return { ok: true, value: toFileListQuery(result.data) };
 }
 
-/** Turns zod issues into one entry per parameter, naming unknown ones individually. */
-export function toParamIssues(error: z.ZodError): ParamIssue[] {
+/** The validated parameters as a query: the ones not given left out, the default page size filled in. */
+export function toFileListQuery(data: z.infer<typeof listQuerySchema>): FileListQuery {
+  const { limit, ...rest } = data;
+  return { ...(Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<FileListQuery, 'limit'>), limit: limit ?? DEFAULT_LIMIT };
+}
+
+/** Zod issues as rejected parameters, naming unknown ones individually; `root` names the whole input (`(query)`, `body`). */
+export function toParamIssues(error: z.ZodError, root: string): ParamIssue[] {
   const issues: ParamIssue[] = [];
   for (const issue of error.issues) {
+    const at = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ param: key, message: 'is not a known parameter' });
+      for (const key of issue.keys) issues.push({ param: `${at ? `${at}.` : ''}${key}`, message: root === 'body' ? 'is not a known field' : 'is not a known parameter' });
     } else {
-      issues.push({ param: issue.path.map(String).join('.') || '(query)', message: issue.message });
+      issues.push({ param: at || root, message: issue.message });
     }
   }
   return issues;
-}
-
-function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,3 +1,5 @@
+import { decodePair, encodePair, isIsoUtc } from './cursor.js';
+
 /**
  * Positions in the live feed, sent as the SSE event id so a browser that reconnects
  * (with `Last-Event-ID`) continues where it left off. A position is the change time of
@@ -8,28 +10,16 @@ export interface LivePosition {
   alerts: string;
 }
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-
 /** The event id for `position`. */
 export function encodePosition(position: LivePosition): string {
-  return Buffer.from(JSON.stringify([position.files, position.alerts]), 'utf8').toString('base64url');
+  return encodePair(position.files, position.alerts);
 }
 
 /** The position in an event id, or undefined when it is not one this gateway made. */
 export function decodePosition(text: string | undefined): LivePosition | undefined {
-  if (text === undefined || text.length > 200 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    // Not JSON inside: an id from elsewhere; the client just gets no replay.
-    return undefined;
-  }
-  if (!Array.isArray(value) || value.length !== 2) return undefined;
-  const [files, alerts] = value as unknown[];
-  if (typeof files !== 'string' || typeof alerts !== 'string') return undefined;
-  if (!ISO_UTC.test(files) || !ISO_UTC.test(alerts) || Number.isNaN(Date.parse(files)) || Number.isNaN(Date.parse(alerts))) return undefined;
-  return { files, alerts };
+  const pair = text === undefined ? undefined : decodePair(text, 200);
+  if (!pair || !isIsoUtc(pair[0]) || !isIsoUtc(pair[1])) return undefined;
+  return { files: pair[0], alerts: pair[1] };
 }
 
 /** The later of two microsecond ISO times (same format, so text order is time order). */

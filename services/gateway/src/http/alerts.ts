@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AlertStore } from '../adapters/alert-store.js';
 import { intParam, once } from '../domain/list-query.js';
 import { formatMatcher, LABEL_NAME, matchesEverything, parseMatcherText, regexProblem, type Matcher } from '@ferry/common/matchers';
-import { sendError } from './errors.js';
+import { sendBadRequest, sendError } from './errors.js';
 import { defineRoute, type ApiRoute } from './routes.js';
 import { alertSchema, silenceSchema, itemsOf } from './schemas.js';
 
@@ -125,7 +125,7 @@ export function alertRoutes(deps: { alerts: AlertStore; now?: () => Date }): Api
                 ? 'a silence may last at most 366 days'
                 : undefined;
         if (problem) {
-          sendError(res, 400, { error: 'bad_request', message: `invalid request: ${body.endsAt ? 'endsAt' : 'duration'} ${problem}`, issues: [{ param: body.endsAt ? 'endsAt' : 'duration', message: problem }] });
+          sendBadRequest(res, [{ param: body.endsAt ? 'endsAt' : 'duration', message: problem }]);
           return;
         }
         const silence = await alerts.createSilence({ matchers: body.matchers, startsAt, endsAt, createdBy: principal?.name ?? 'unknown', comment: body.comment });

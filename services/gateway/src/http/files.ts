@@ -7,7 +7,7 @@ import type { ContentSource } from '../adapters/content.js';
 import type { FileStore } from '../adapters/file-store.js';
 import { csvLine } from '../domain/csv.js';
 import type { FileItem } from '../domain/file-view.js';
-import { CSV_MAX_ROWS, DEFAULT_LIMIT, listQuerySchema, type FileListQuery } from '../domain/list-query.js';
+import { CSV_MAX_ROWS, DEFAULT_LIMIT, listQuerySchema, toFileListQuery, type FileListQuery } from '../domain/list-query.js';
 import { acceptCommand, writable } from './commands.js';
 import { sendError } from './errors.js';
 import { defineRoute, type ApiRoute } from './routes.js';
@@ -90,8 +90,7 @@ export function fileRoutes(deps: { files: FileStore; content: ContentSource; com
         },
       },
       async handle({ res, query }) {
-        const { limit, ...rest } = query;
-        const parsed: FileListQuery = { ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)), limit: limit ?? DEFAULT_LIMIT };
+        const parsed = toFileListQuery(query);
         if (query.format === 'csv') {
           await exportCsv(res, files, parsed, logger);
           return;

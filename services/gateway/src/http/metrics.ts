@@ -1,11 +1,12 @@
 import { errorMessage, renderMetrics, type Logger } from '@ferry/common';
 import type { RequestHandler } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { parseBearer } from '../domain/tokens.js';
+import { timingSafeEqual } from 'node:crypto';
+import { hashToken, parseBearer } from '../domain/tokens.js';
 import { sendError } from './errors.js';
 
+/** Equal-length digests, so the comparison takes the same time whatever was sent. */
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return Buffer.from(hashToken(text), 'hex');
 }
 
 /**

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { CommandPublisher } from '../adapters/commands.js';
 import type { JobStore } from '../adapters/job-store.js';
-import { decodeCursor } from '../domain/cursor.js';
-import { intParam, once } from '../domain/list-query.js';
+import { cursorParam, intParam, once } from '../domain/list-query.js';
 import { acceptCommand } from './commands.js';
 import { defineRoute, type ApiRoute } from './routes.js';
 import { backupSchema, commandAcceptedSchema, jobListItemSchema } from './schemas.js';
@@ -11,16 +10,7 @@ const jobsQuery = z.strictObject({
   status: once.pipe(z.enum(['queued', 'processing', 'done', 'failed'], { error: 'must be one of queued, processing, done, failed' })).optional(),
   pipeline: once.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a pipeline name: letters, digits, - and _ (1 to 64)').optional(),
   limit: intParam(1, 500).optional().meta({ description: '1 to 500 (default 50).' }),
-  cursor: once
-    .transform((v, ctx) => {
-      const cursor = decodeCursor(v);
-      if (!cursor) {
-        ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API (pass nextCursor unchanged)' });
-        return z.NEVER;
-      }
-      return cursor;
-    })
-    .optional(),
+  cursor: cursorParam.optional(),
 });
 
 const backupsQuery = z.strictObject({ limit: intParam(1, 500).optional().meta({ description: '1 to 500 (default 50).' }) });

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Principal } from '../adapters/token-store.js';
-import type { ParamIssue } from '../domain/list-query.js';
+import { toParamIssues, type ParamIssue } from '../domain/list-query.js';
 import type { Role } from '../domain/tokens.js';
 import { principalOf, requireAuth, type Authenticator } from './auth.js';
 import { sendBadRequest } from './errors.js';
@@ -100,20 +100,6 @@ export function labelRoute(label: string): RequestHandler {
   };
 }
 
-/** Zod issues as rejected parameters; `root` names the whole input (`(query)`, `body`). */
-export function issuesOf(error: z.ZodError, root: string, prefix = ''): ParamIssue[] {
-  const issues: ParamIssue[] = [];
-  for (const issue of error.issues) {
-    const at = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ param: `${prefix}${at ? `${at}.` : ''}${key}`, message: root === 'body' ? 'is not a known field' : 'is not a known parameter' });
-    } else {
-      issues.push({ param: at ? `${prefix}${at}` : root, message: issue.message });
-    }
-  }
-  return issues;
-}
-
 const JSON_BODY = 'must be a JSON object sent with "Content-Type: application/json"';
 
 /** Mounts `routes` on `router` (which is mounted at `base`). */
@@ -124,9 +110,9 @@ export function mountRoutes(router: Router, routes: readonly ApiRoute[], options
     handlers.push(async (req, res) => {
       const issues: ParamIssue[] = [];
       const params = route.params ? route.params.safeParse(req.params) : undefined;
-      if (params && !params.success) issues.push(...issuesOf(params.error, '(path)'));
+      if (params && !params.success) issues.push(...toParamIssues(params.error, '(path)'));
       const query = route.query ? route.query.safeParse(req.query ?? {}) : undefined;
-      if (query && !query.success) issues.push(...issuesOf(query.error, '(query)'));
+      if (query && !query.success) issues.push(...toParamIssues(query.error, '(query)'));
       if (!route.query) for (const key of Object.keys(req.query ?? {})) issues.push({ param: key, message: 'is not a known parameter' });
       let body: z.ZodSafeParseResult<unknown> | undefined;
       if (route.body) {
@@ -134,7 +120,7 @@ export function mountRoutes(router: Router, routes: readonly ApiRoute[], options
         if (raw === undefined) issues.push({ param: 'body', message: JSON_BODY });
         else {
           body = route.body.safeParse(raw);
-          if (!body.success) issues.push(...issuesOf(body.error, 'body'));
+          if (!body.success) issues.push(...toParamIssues(body.error, 'body'));
         }
       }
       if (issues.length > 0) {

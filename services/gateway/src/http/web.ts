@@ -46,7 +46,6 @@ export function webRouter(dir: string = DEFAULT_WEB_DIR): Router {
       setHeaders(res, path) {
         setRouteLabel(res.req, WEB_ROUTE);
         res.setHeader('Cache-Control', HASHED.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
       },
     }),
   );
@@ -67,7 +66,6 @@ export function webRouter(dir: string = DEFAULT_WEB_DIR): Router {
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'same-origin');
     res.sendFile(index);
