@@ -179,7 +179,6 @@ export class Bus {
     return this.prefix ? `${this.prefix}_${stream}` : stream;
   }
 
-  /** Creates or updates every Ferry stream; safe to call from every service at start. */
   /**
    * Creates Ferry's streams, or brings their settings up to date. Only the core's NATS
    * user may change streams (deploy/nats/auth.conf: a worker that could update one could
@@ -190,6 +189,8 @@ export class Bus {
    */
   async ensureStreams(options: { waitMs?: number } = {}): Promise<void> {
     const waitMs = options.waitMs ?? 120_000;
+    // Once the server refuses a change, the others would be refused too: only look.
+    let mayChange = true;
     for (const [name, def] of Object.entries(STREAMS) as [StreamName, (typeof STREAMS)[StreamName]][]) {
       const config = {
         name: this.streamName(name),
@@ -211,14 +212,18 @@ export class Bus {
         if (!(err instanceof JetStreamApiError && err.status === 404)) throw err;
         exists = false;
       }
-      try {
-        if (exists) await this.jsm.streams.update(config.name, config);
-        else await this.jsm.streams.add(config);
-      } catch (err) {
-        if (!isPermissionViolation(err)) throw err;
-        if (exists) this.options.logger.debug({ stream: config.name }, 'stream used as it is: this NATS user may not change it');
-        else await this.waitForStream(config.name, waitMs);
+      if (mayChange) {
+        try {
+          if (exists) await this.jsm.streams.update(config.name, config);
+          else await this.jsm.streams.add(config);
+          continue;
+        } catch (err) {
+          if (!isPermissionViolation(err)) throw err;
+          mayChange = false;
+          this.options.logger.debug('streams used as they are: this NATS user may not change them');
+        }
       }
+      if (!exists) await this.waitForStream(config.name, waitMs);
     }
   }
 

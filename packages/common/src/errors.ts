@@ -36,3 +36,21 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
 }
+
+/**
+ * `work`, or an error after `ms` when it has not settled by then ("<what>: no answer
+ * within <ms> ms"). The timer is cleared either way; `work` itself is not cancelled.
+ */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what?: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what ? `${what}: ` : ''}no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

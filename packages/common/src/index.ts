@@ -14,7 +14,7 @@ export {
 } from './config.js';
 export { createDatabase, migrateToLatest, MigrationError, type DatabaseOptions } from './db/database.js';
 export { FILE_STATUSES, type Database, type FileStatus } from './db/schema.js';
-export { ConfigError, errorMessage, FerryError, isPermanent, PermanentError } from './errors.js';
+export { ConfigError, errorMessage, FerryError, isPermanent, PermanentError, withTimeout } from './errors.js';
 export {
   canonicalManifest,
   contentKey,

@@ -25,7 +25,7 @@ import { errorMessage } from './errors.js';
 export { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 export type { Context, Span, Tracer } from '@opentelemetry/api';
 /** For tests: an exporter that keeps finished spans in memory (pass it in `exporters`). */
-export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /** Options for {@link setupTelemetry}. */
 export interface TelemetryOptions {

@@ -1,10 +1,10 @@
-import { errorMessage, FerryError, type Bus, type Database, type Logger, type ZoneConfig } from '@ferry/common';
+import { errorMessage, FerryError, withTimeout, type Bus, type Database, type Logger, type ZoneConfig } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { loadState, saveOutcome } from './adapters/alert-store.js';
 import { EVALUATION_LOCK, holdsLeaderLock, LeaderElection, MONITOR_LOCK_SPACE } from './adapters/leader.js';
 import { OutageAlarm } from './adapters/outage-alarm.js';
 import { Outbox, postJson, type DeliveryPass, type PostJson } from './adapters/outbox.js';
-import { Probes, withTimeout } from './adapters/probes.js';
+import { Probes } from './adapters/probes.js';
 import { StateReader } from './adapters/state-reader.js';
 import { evaluateLifecycle, type LifecycleOutput } from './domain/lifecycle.js';
 import { DependencyTracker, runRules, type DependencyState } from './domain/rules/index.js';

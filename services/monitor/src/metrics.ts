@@ -1,4 +1,4 @@
-import { counter, errorMessage, gauge, histogram, type Database, type EventName, type Logger } from '@ferry/common';
+import { counter, errorMessage, gauge, histogram, withTimeout, type Database, type EventName, type Logger } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { RULES } from './domain/rules/index.js';
 
@@ -8,9 +8,6 @@ import { RULES } from './domain/rules/index.js';
 
 /** Seconds from an event's own time to its projection: 10 ms to a day (a replay after an outage). */
 const LAG_BUCKETS = [0.01, 0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600, 21_600, 86_400];
-
-/** How one notification try ended. */
-export type NotificationOutcome = 'sent' | 'retried' | 'failed';
 
 export const monitorMetrics = {
   notifications: counter('ferry_notifications_total', 'Notification tries by channel (slack, teams, webhook) and outcome: sent, retried (will be tried again), failed (given up).', ['channel', 'outcome']),
@@ -46,19 +43,11 @@ const sources = new Map<Kysely<Database>, Logger>();
 async function fromEach<T>(what: string, read: (db: Kysely<Database>) => Promise<T>): Promise<T[]> {
   const out = await Promise.all(
     [...sources].map(async ([db, logger]) => {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        return await Promise.race([
-          read(db),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${QUERY_TIMEOUT_MS} ms`)), QUERY_TIMEOUT_MS);
-          }),
-        ]);
+        return await withTimeout(read(db), QUERY_TIMEOUT_MS, 'PostgreSQL');
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, `${what} not read for metrics`);
         return undefined;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

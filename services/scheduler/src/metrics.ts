@@ -1,4 +1,5 @@
-import { counter, errorMessage, gauge, histogram, type Logger } from '@ferry/common';
+import { counter, errorMessage, gauge, histogram, withTimeout, type Logger } from '@ferry/common';
+import { QUEUE_STATES } from './adapters/job-queues.js';
 
 // The scheduler's Prometheus metrics. Labels stay bounded: queue and pipeline names come
 // from configuration, never from a file. The names are the ones the Grafana dashboard queries.
@@ -6,13 +7,6 @@ import { counter, errorMessage, gauge, histogram, type Logger } from '@ferry/com
 /** Seconds buckets for one pipeline command: a second to a day. */
 const JOB_BUCKETS = [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21_600, 86_400];
 
-/** The BullMQ job states reported per queue. */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
-
-/** How a pipeline job's try ended, once reported on the bus. */
-export type JobOutcome = 'done' | 'failed' | 'retried';
-/** How a backup ended: `unverified` was stored but not verified (or verification is off). */
-export type BackupOutcome = 'verified' | 'unverified' | 'failed';
 
 export const schedulerMetrics = {
   jobs: counter('ferry_jobs_total', 'Pipeline job tries by pipeline and outcome: done, retried (failed, will run again), failed (for good).', ['pipeline', 'outcome']),
@@ -22,7 +16,7 @@ export const schedulerMetrics = {
 };
 
 /** Job counts per BullMQ queue name, read from Redis at scrape time. */
-export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
+type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
 
 const sources = new Map<QueueCounts, Logger>();
 /** A scrape waits this long for Redis; a slower answer leaves the series out rather than stalling Prometheus. */
@@ -31,19 +25,11 @@ const COUNT_TIMEOUT_MS = 2000;
 gauge('ferry_queue_jobs', 'Jobs in each BullMQ queue by state (waiting, active, delayed, failed, completed), read from Redis at scrape time.', ['queue', 'state'], async (g) => {
   const read = await Promise.all(
     [...sources].map(async ([counts, logger]) => {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        return await Promise.race([
-          counts(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer from Redis within ${COUNT_TIMEOUT_MS} ms`)), COUNT_TIMEOUT_MS);
-          }),
-        ]);
+        return await withTimeout(counts(), COUNT_TIMEOUT_MS, 'Redis');
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'queue counts not read for metrics');
         return {};
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

@@ -2,6 +2,7 @@ import { errorMessage, type Logger } from '@ferry/common';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { QUEUE_STATES } from './adapters/job-queues.js';
 import type { Component } from './app.js';
 
 /** The operations queues: one each so a long backup never delays the canary. */
@@ -114,7 +115,7 @@ export function createOperations(options: OperationsOptions): Operations {
     async counts() {
       const out: Record<string, Record<string, number>> = {};
       if (stopPromise) return out;
-      for (const name of Object.keys(OPS_QUEUES) as OpsQueue[]) out[OPS_QUEUES[name]] = await queueOf(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const name of Object.keys(OPS_QUEUES) as OpsQueue[]) out[OPS_QUEUES[name]] = await queueOf(name).getJobCounts(...QUEUE_STATES);
       return out;
     },
     async runNow(queue, task, id, data = {}) {

@@ -6,8 +6,6 @@ import { counter, gauge, histogram } from '@ferry/common';
 /** Seconds buckets for one upload: 10 ms for a small file to an hour for a large one on a slow link. */
 const UPLOAD_BUCKETS = [0.01, 0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800, 3600];
 
-/** How an upload try ended: `retried` is a failed try that will be tried again, `failed` one that will not. */
-export type UploadOutcome = 'stored' | 'skipped_existing' | 'failed' | 'retried';
 
 export const uploaderMetrics = {
   bytes: counter('ferry_upload_bytes_total', 'Bytes of content stored, by zone (content already in the zone is not counted).', ['zone']),

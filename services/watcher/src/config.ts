@@ -117,23 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parseConfig('watcher', shorthand, env);
   // Everything but the instrument's own variables passes through, so a shared setting
   // (METRICS_PORT, a NATS option) is never lost on the way to runService and connectBus.
-  const {
-    INSTRUMENT: _instrument,
-    WATCH_DIR: _dir,
-    WATCH_STABLE: _stable,
-    WATCH_POLL: _poll,
-    WATCH_POLL_INTERVAL: _pollInterval,
-    WATCH_RESCAN: _rescan,
-    WATCH_HASH_CONCURRENCY: _hashConcurrency,
-    WATCH_RETRY_UNREADABLE: _retryUnreadable,
-    WATCH_STATE_FILE: _stateFile,
-    WATCH_ZONE: _zone,
-    WATCH_INCLUDE: _include,
-    WATCH_EXCLUDE: _exclude,
-    WATCH_IGNORE: _ignore,
-    WATCH_RULES: _rules,
-    ...shared
-  } = c;
+  const shared = Object.fromEntries(Object.entries(c).filter(([k]) => k in base)) as SharedSettings;
   const rules = c.WATCH_RULES === 'all' ? [...BUILTIN_RULES] : c.WATCH_RULES === 'none' ? [] : c.WATCH_RULES.split(',').map((n) => BUILTIN_RULES.find((r) => r.name === n.trim())!);
   const instrument: InstrumentConfig = {
     name: c.INSTRUMENT,

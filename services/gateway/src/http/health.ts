@@ -1,4 +1,4 @@
-import { errorMessage, type Bus, type Database } from '@ferry/common';
+import { errorMessage, withTimeout, type Bus, type Database } from '@ferry/common';
 import type { RequestHandler } from 'express';
 import { sql, type Kysely } from 'kysely';
 
@@ -20,19 +20,11 @@ export const CHECK_TIMEOUT_MS = 2000;
 
 async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<CheckResult> {
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(check(), timeoutMs);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (err) {
     return { ok: false, error: errorMessage(err), ms: Math.round(performance.now() - started) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

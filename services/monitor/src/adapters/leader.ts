@@ -1,6 +1,5 @@
-import { errorMessage, type Database, type Logger } from '@ferry/common';
+import { errorMessage, withTimeout, type Database, type Logger } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
-import { withTimeout } from './probes.js';
 
 /** First key of the monitor's advisory locks (two-int form, apart from single-bigint locks). */
 export const MONITOR_LOCK_SPACE = 0x4d6f; // "Mo"

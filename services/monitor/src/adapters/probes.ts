@@ -1,26 +1,11 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client, errorMessage, type Bus, type Database, type ZoneConfig } from '@ferry/common';
+import { createS3Client, errorMessage, withTimeout, type Bus, type Database, type ZoneConfig } from '@ferry/common';
 import { sql, type Kysely } from 'kysely';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ProbeResult } from '../domain/rules/index.js';
-
-/** Rejects with a clear message when `work` takes longer than `ms`. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Redis PING over a plain RESP exchange (AUTH first when the URL has a password), so

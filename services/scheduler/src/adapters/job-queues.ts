@@ -3,6 +3,9 @@ import { Queue, type JobState } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
+/** The BullMQ job states counted per queue (metrics, the jobs page). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+
 /** Finished jobs stay this long so a redelivered or replayed event finds them and is not queued again. */
 export const KEEP_FINISHED_SECONDS = 7 * 86_400;
 
@@ -177,7 +180,7 @@ export function createJobQueues(options: JobQueuesOptions): JobQueues {
     },
     async counts(pools) {
       const out: Record<string, Record<string, number>> = {};
-      for (const pool of pools ?? [...queues.keys()]) out[pool] = await queue(pool).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const pool of pools ?? [...queues.keys()]) out[pool] = await queue(pool).getJobCounts(...QUEUE_STATES);
       return out;
     },
     close() {
