@@ -12,7 +12,7 @@ export {
   redactConfig,
   redisEnv,
 } from './config.js';
-export { createDatabase, migrateToLatest, MigrationError, type DatabaseOptions } from './db/database.js';
+export { createDatabase, migrateToLatest, MigrationError, pgConnectionString, type DatabaseOptions } from './db/database.js';
 export { FILE_STATUSES, type Database, type FileStatus } from './db/schema.js';
 export { ConfigError, errorMessage, FerryError, isPermanent, PermanentError, withTimeout } from './errors.js';
 export {

@@ -1,4 +1,4 @@
-import { errorMessage, type Bus, type Logger, type ZoneConfig } from '@ferry/common';
+import { errorMessage, pgConnectionString, type Bus, type Logger, type ZoneConfig } from '@ferry/common';
 import pg from 'pg';
 import { createBackups, type Backups } from './adapters/backups.js';
 import { createCanary } from './adapters/canary.js';
@@ -87,7 +87,7 @@ export function opsTasksFromConfig(options: OpsTasksOptions): OpsTasks {
   });
   let pool: pg.Pool | undefined;
   if (config.DATABASE_URL) {
-    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2, application_name: 'ferry-scheduler-retention' });
+    pool = new pg.Pool({ connectionString: pgConnectionString(config.DATABASE_URL), max: 2, application_name: 'ferry-scheduler-retention' });
     pool.on('error', () => undefined);
     const p = pool;
     closers.push(() => p.end());

@@ -1,4 +1,4 @@
-import { FerryError } from '@ferry/common';
+import { FerryError, pgConnectionString } from '@ferry/common';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,7 +101,8 @@ export async function countRows(client: pg.ClientBase): Promise<Record<string, n
 
 /** Connects a single client; the caller ends it. */
 export async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'ferry-scheduler' });
+  // libpq's meaning of sslmode, as pg_dump and pg_restore read the same URL.
+  const client = new pg.Client({ connectionString: pgConnectionString(url), application_name: 'ferry-scheduler' });
   // A server that goes away mid-query is reported on the query; this keeps it from crashing the process.
   client.on('error', () => undefined);
   await client.connect();
