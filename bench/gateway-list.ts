@@ -30,6 +30,7 @@ import pg from 'pg';
 // The store and the query parser themselves, to show the plans of the SQL the gateway runs.
 import { FileStore } from '../services/gateway/dist/adapters/file-store.js';
 import { parseFileListQuery } from '../services/gateway/dist/domain/list-query.js';
+import { percentile } from './watcher-support.js';
 
 const FILES = Number(process.env.BENCH_FILES ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -215,10 +216,6 @@ async function plansOf(query: string): Promise<string> {
     await client.query('rollback');
   }
   return out.join(' + ');
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 async function run(path: string, n: number): Promise<number[]> {

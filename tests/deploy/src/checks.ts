@@ -1,7 +1,7 @@
 import { errorMessage, type Bus, type EventName, type EventOf } from '@ferry/common';
 
 /** True for the server's refusal of a publication or subscription. */
-export const isPermissionError = (err: unknown) => /permissions violation/i.test(errorMessage(err));
+const isPermissionError = (err: unknown) => /permissions violation/i.test(errorMessage(err));
 
 /** 'published' when the server stored it, 'refused' on a permissions violation; anything else fails. */
 export async function publishOutcome(b: Bus, event: string, sample: Record<string, unknown>): Promise<'published' | 'refused'> {
@@ -14,14 +14,23 @@ export async function publishOutcome(b: Bus, event: string, sample: Record<strin
   }
 }
 
-/** Rejection reason of a request the server must refuse, for `expect(...).toMatch`. */
+/**
+ * Rejection reason of a request (or connection) the server must refuse, for
+ * `expect(...).toMatch`; 'it was allowed' when it succeeded, after closing what it
+ * resolved to if that has a `close()` (such as a connection).
+ */
 export async function refusal(p: Promise<unknown>): Promise<string> {
   try {
-    await p;
+    const value = await p;
+    if (hasClose(value)) await value.close();
   } catch (err) {
     return errorMessage(err);
   }
   return 'it was allowed';
+}
+
+function hasClose(value: unknown): value is { close(): Promise<void> } {
+  return typeof value === 'object' && value !== null && typeof (value as { close?: unknown }).close === 'function';
 }
 
 /**

@@ -2,7 +2,7 @@ import { Bus, commonEnv, connectBus, natsEnv, parseConfig } from '@ferry/common'
 import { freePort, startProcess, testLogger, waitForPort } from '@ferry/testkit';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,6 @@ export function randomPassword(): string {
 
 /** The passwords of the service roles in deploy/nats/auth.conf, as start.sh reads them. */
 export const SERVICE_USERS = ['admin', 'monitor', 'gateway', 'scheduler', 'worker', 'uploader'] as const;
-export type ServiceUser = (typeof SERVICE_USERS)[number];
 
 /** A copy of deploy/nats, with instruments added by the shipped generator script. */
 export interface NatsConfigCopy {
@@ -78,7 +77,6 @@ export async function startFerryNats(options: { dir: string; env: Record<string,
   const port = await freePort();
   const httpPort = await freePort();
   const store = await mkdtemp(join(tmpdir(), 'ferry-deploy-js-'));
-  await mkdir(store, { recursive: true });
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NATS_')) env[k] = v;
   Object.assign(env, options.env, { NATS_STORE_DIR: store });

@@ -12,10 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../adapters/token-store.js';
 import { createGateway, type GatewayServer } from '../app.js';
+import { insertFiles } from '../test-fixtures.js';
 import { baseUrlOf, buildWeb, hasChromium, launchBrowser, newContext, screenshot, signIn, watchErrors } from './harness.js';
 import { beat, SEEDED, seedLab } from './seed.js';
 
@@ -33,7 +34,6 @@ interface Lab {
 describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, () => {
   let lab: Lab;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     const webDir = await mkdtemp(join(tmpdir(), 'ferry-web-'));
@@ -65,7 +65,6 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
 
   async function open(token?: string, viewport?: { width: number; height: number }): Promise<Page> {
     const context = await newContext(browser, lab.baseURL, viewport);
-    contexts.push(context);
     const page = await context.newPage();
     if (token) await signIn(page, token);
     return page;
@@ -301,25 +300,9 @@ describe.skipIf(!hasChromium)('the web page in Chromium', { timeout: 60_000 }, (
     await operator.getByRole('status').filter({ hasText: 'Retry requested' }).waitFor();
     // A failed upload is retried too, by an uploader.
     const now = new Date().toISOString();
-    await lab.db
-      .insertInto('files')
-      .values({
-        id: 'f-upload-failed',
-        instrument: 'ms2',
-        path: 'acq/plate8/C01.raw',
-        root: '/data/ms2',
-        kind: 'file',
-        size: 1000,
-        sha256: 'c'.repeat(64),
-        status: 'failed',
-        failed_step: 'upload',
-        error: 'access denied: check ZONE_ACCESS_KEY_ID',
-        mtime: now,
-        detected_at: now,
-        updated_at: now,
-        manifest: null,
-      })
-      .execute();
+    await insertFiles(lab.db, [
+      { id: 'f-upload-failed', instrument: 'ms2', path: 'acq/plate8/C01.raw', status: 'failed', failedStep: 'upload', error: 'access denied: check ZONE_ACCESS_KEY_ID', detectedAt: now },
+    ]);
     await operator.goto('/files/f-upload-failed');
     await operator.getByText('Failed at upload.').waitFor();
     await operator.getByRole('button', { name: 'Retry' }).click();
