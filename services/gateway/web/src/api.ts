@@ -82,7 +82,7 @@ export interface Page<T> {
 }
 
 /** One rejected parameter of a 400 answer. */
-export interface Issue {
+interface Issue {
   param?: string;
   path?: string;
   message: string;
@@ -110,7 +110,7 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
   body?: unknown;
   signal?: AbortSignal;

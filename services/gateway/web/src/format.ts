@@ -76,12 +76,6 @@ export function parseTime(iso: string | null | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** "a1b2c3…e9f0" for long hashes in narrow places; the full value stays in the title. */
-export function shortHash(hash: string | null | undefined, keep = 8): string {
-  if (!hash) return '—';
-  return hash.length <= keep * 2 + 1 ? hash : `${hash.slice(0, keep)}…${hash.slice(-4)}`;
-}
-
 /** The last segment of a path. */
 export function baseName(path: string): string {
   const parts = path.split('/').filter(Boolean);

@@ -2,7 +2,7 @@
 // page's filters, so any view can be bookmarked, shared and reloaded as it was.
 import { useEffect, useState } from 'preact/hooks';
 
-export interface Location {
+interface Location {
   path: string;
   query: URLSearchParams;
   /** path + search, as it appears in the address bar. */

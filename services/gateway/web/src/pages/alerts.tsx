@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { formatDuration, formatTime, parseTime } from '../format.js';
-import { useApi, useCoalesced, useNow } from '../hooks.js';
+import { useApi, useCoalesced, useNow, useTitle } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { setQuery, useLocation } from '../router.js';
 import { useCan } from '../session.js';
@@ -9,7 +9,7 @@ import { Age, Badge, Empty, ErrorBox, ListFooter, Loading, Notice, PageHeader } 
 import { itemsOf } from './components.js';
 
 /** GET /alerts: one alert, as the monitor keeps it. */
-export interface AlertItem {
+interface AlertItem {
   id: number;
   fingerprint: string;
   rule: string;
@@ -32,7 +32,7 @@ export interface Matcher {
   isEqual: boolean;
 }
 
-export interface SilenceItem {
+interface SilenceItem {
   id: string;
   matchers: Matcher[];
   startsAt: string;
@@ -96,9 +96,7 @@ export function AlertsPage() {
   const [more, setMore] = useState<{ state: string; items: AlertItem[]; next: string | null } | undefined>();
   const [loadingMore, setLoadingMore] = useState(false);
 
-  useEffect(() => {
-    document.title = 'Alerts · Ferry';
-  }, []);
+  useTitle('Alerts · Ferry');
   const reloadAlerts = useCoalesced(alerts.reload);
   useLiveEvent('alert', reloadAlerts);
   useLiveEvent('resync', reloadAlerts);

@@ -1,7 +1,6 @@
-import { useEffect } from 'preact/hooks';
 import { FILE_STATUSES, type FileStatus } from '../api.js';
 import { formatBytes, formatDetail, formatDuration, formatTime, parseTime } from '../format.js';
-import { useApi, useNow } from '../hooks.js';
+import { useApi, useNow, useTitle } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { Age, Empty, ErrorBox, Loading, PageHeader, UsageBar } from '../ui/common.js';
 
@@ -12,7 +11,7 @@ export function itemsOf<T>(data: unknown): T[] {
   return [];
 }
 
-export interface WatcherBeat {
+interface WatcherBeat {
   instance: string;
   lastSeenAt: string;
   ageMs: number;
@@ -43,7 +42,7 @@ export interface DiskForecast {
   spanMs: number;
 }
 
-export interface Disk {
+interface Disk {
   path: string;
   freeBytes: number;
   totalBytes: number;
@@ -52,7 +51,7 @@ export interface Disk {
   forecast: DiskForecast | null;
 }
 
-export interface ComponentItem {
+interface ComponentItem {
   service: string;
   instance: string;
   version: string;
@@ -70,14 +69,14 @@ export interface ComponentItem {
 
 const WAITING: readonly FileStatus[] = FILE_STATUSES.filter((s) => s !== 'done');
 
-export type Level = 'ok' | 'warn' | 'crit';
+type Level = 'ok' | 'warn' | 'crit';
 
 /**
  * Green while beats arrive on time, amber once one is missed, red when the server
  * calls it stale (three missed). `ageMs` is the server's figure; the time since the answer is added
  * so a browser whose clock is off still colours correctly.
  */
-export function heartbeatLevel(b: { ageMs: number; stale: boolean | null; intervalMs?: number; staleAfterMs?: number }, sinceAnswerMs: number): Level {
+function heartbeatLevel(b: { ageMs: number; stale: boolean | null; intervalMs?: number; staleAfterMs?: number }, sinceAnswerMs: number): Level {
   const age = b.ageMs + Math.max(0, sinceAnswerMs);
   const interval = b.intervalMs ?? 30_000;
   if (b.stale || (b.staleAfterMs !== undefined && age > b.staleAfterMs)) return 'crit';
@@ -94,9 +93,7 @@ export function ComponentsPage() {
   const components = useApi<{ items: ComponentItem[] }>('/components', { refreshMs: 15_000 });
   useLiveEvent('resync', () => components.reload());
 
-  useEffect(() => {
-    document.title = 'Instruments & components · Ferry';
-  }, []);
+  useTitle('Instruments & components · Ferry');
 
   return (
     <div class="page">

@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, type FileDetail, type FileItem, type JobItem, type ManifestEntry, type TimelineEntry } from '../api.js';
 import { baseName, formatBytes, formatDetail, formatDuration, formatTime, parseTime } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useApi, useCoalesced, useTitle } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { useCan } from '../session.js';
 import { Age, Badge, CopyButton, Empty, ErrorBox, Loading, Notice } from '../ui/common.js';
@@ -30,13 +30,9 @@ export function FilePage(props: { id: string }) {
   const [actionError, setActionError] = useState<unknown>();
   const [notice, setNotice] = useState<string | undefined>();
   const [changed, setChanged] = useState(false);
-  const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const reloadSoon = useCoalesced(file.reload, 300);
 
-  useEffect(() => {
-    document.title = `${file.data ? baseName(file.data.path) : id} · Ferry`;
-  }, [file.data, id]);
-
-  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+  useTitle(`${file.data ? baseName(file.data.path) : id} · Ferry`);
 
   // A live change shows at once in the header; the timeline follows with one refetch.
   useLiveEvent<FileItem>('file', (item) => {
@@ -44,8 +40,7 @@ export function FilePage(props: { id: string }) {
     file.setData((old) => (old ? { ...old, ...item } : old));
     setChanged(true);
     setTimeout(() => setChanged(false), 2500);
-    clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(file.reload, 300);
+    reloadSoon();
   });
   useLiveEvent('resync', () => file.reload());
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, FILE_STATUSES, queryString, type FileItem, type Page } from '../api.js';
 import { formatBytes, formatTime, parseTime } from '../format.js';
-import { useApi, useDebounced } from '../hooks.js';
+import { useApi, useDebounced, useTitle } from '../hooks.js';
 import { useLiveEvent } from '../live.js';
 import { setQuery, useLocation } from '../router.js';
 import { Age, Badge, Empty, ErrorBox, ListFooter, Loading, PageHeader } from '../ui/common.js';
@@ -10,7 +10,7 @@ import { itemsOf, type InstrumentSummary } from './components.js';
 const PAGE_SIZE = 50;
 
 /** The filters of the files list: exactly what the URL's query holds. */
-export interface FileFilters {
+interface FileFilters {
   instrument?: string;
   status?: string;
   q?: string;
@@ -47,7 +47,7 @@ function sinceParam(since: string | undefined): string | undefined {
 }
 
 /** The query the API gets for these filters (dates turned into exact instants). */
-export function apiFilters(f: FileFilters): Record<string, string | undefined> {
+function apiFilters(f: FileFilters): Record<string, string | undefined> {
   return { instrument: f.instrument, status: f.status, q: f.q, since: sinceParam(f.since), until: untilParam(f.until) };
 }
 
@@ -85,9 +85,7 @@ export function FilesPage() {
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
 
-  useEffect(() => {
-    document.title = 'Files · Ferry';
-  }, []);
+  useTitle('Files · Ferry');
 
   useEffect(() => {
     const controller = new AbortController();

@@ -1,12 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type JobItem } from '../api.js';
 import { formatBytes, formatCount, formatDuration, formatTime, parseTime } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useApi, useTitle } from '../hooks.js';
 import { useCan } from '../session.js';
 import { Age, Badge, Empty, ErrorBox, Loading, Notice, PageHeader } from '../ui/common.js';
 
 /** Open jobs of one pipeline. */
-export interface PipelineSummary {
+interface PipelineSummary {
   pipeline: string;
   queued: number;
   processing: number;
@@ -14,7 +14,7 @@ export interface PipelineSummary {
 }
 
 /** A job with the file it processes. */
-export interface JobRow extends JobItem {
+interface JobRow extends JobItem {
   fileId: string;
   instrument: string | null;
   path: string | null;
@@ -26,7 +26,7 @@ interface JobsAnswer {
   pipelines: PipelineSummary[];
 }
 
-export interface BackupItem {
+interface BackupItem {
   id: string;
   database: string;
   zone: string;
@@ -55,9 +55,7 @@ export function JobsPage() {
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState<string | undefined>();
 
-  useEffect(() => {
-    document.title = 'Jobs & backups · Ferry';
-  }, []);
+  useTitle('Jobs & backups · Ferry');
 
   const queues = failed.data?.pipelines ?? recent.data?.pipelines ?? [];
   const failures = failed.data?.items ?? [];

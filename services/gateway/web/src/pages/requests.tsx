@@ -1,6 +1,5 @@
-import { useEffect } from 'preact/hooks';
 import { formatCount, parseTime } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useApi, useTitle } from '../hooks.js';
 import { setQuery, useLocation } from '../router.js';
 import { Chart, type Series } from '../ui/chart.js';
 import { Empty, ErrorBox, Loading, PageHeader } from '../ui/common.js';
@@ -13,7 +12,7 @@ interface Counts {
 }
 
 /** GET /stats/requests?hours=: the gateway's answers counted per hour, route and client. */
-export interface RequestStatsAnswer {
+interface RequestStatsAnswer {
   hours: number;
   from: string;
   to: string;
@@ -36,9 +35,7 @@ export function RequestsPage() {
   const hours = RANGES.includes(Number(loc.query.get('hours'))) ? Number(loc.query.get('hours')) : 24;
   const stats = useApi<RequestStatsAnswer>(`/stats/requests?hours=${hours}`, { refreshMs: 60_000 });
 
-  useEffect(() => {
-    document.title = 'Requests · Ferry';
-  }, []);
+  useTitle('Requests · Ferry');
 
   const d = stats.data;
   // The API lists hours that had requests; the axis shows every hour of the range.

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.js';
+import { useTitle } from '../hooks.js';
 import { ErrorBox } from '../ui/common.js';
 
 /** Exchanges an API token for a session cookie; the token is not kept by the page. */
@@ -8,9 +9,7 @@ export function SignInPage(props: { onSignedIn: (s: Session) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
 
-  useEffect(() => {
-    document.title = 'Sign in · Ferry';
-  }, []);
+  useTitle('Sign in · Ferry');
 
   const submit = async (e: Event) => {
     e.preventDefault();

@@ -1,13 +1,12 @@
-import { useEffect } from 'preact/hooks';
 import { formatBytes, formatCount, parseTime } from '../format.js';
-import { useApi } from '../hooks.js';
+import { useApi, useTitle } from '../hooks.js';
 import { setQuery, useLocation } from '../router.js';
 import { Chart, type Series } from '../ui/chart.js';
 import { Age, Empty, ErrorBox, Loading, PageHeader } from '../ui/common.js';
 import { itemsOf } from './components.js';
 
 /** GET /zones; where a zone lives is shown to admins only. */
-export interface ZoneItem {
+interface ZoneItem {
   name: string;
   kind: 's3' | 'local';
   servedHere: boolean;
@@ -28,7 +27,7 @@ interface DayCount {
 }
 
 /** GET /usage?days=: what each zone holds over time and what was stored each day. */
-export interface UsageAnswer {
+interface UsageAnswer {
   days: number;
   from: string;
   to: string;
@@ -49,7 +48,7 @@ function dayLabel(x: number): string {
 }
 
 /** The running total per zone at the end of each day. */
-export function zoneSeries(usage: UsageAnswer, what: 'totalBytes' | 'totalFiles'): Series[] {
+function zoneSeries(usage: UsageAnswer, what: 'totalBytes' | 'totalFiles'): Series[] {
   return [...usage.perZone]
     .sort((a, b) => a.zone.localeCompare(b.zone))
     .map((z) => ({ name: z.zone, points: z.days.map((d) => ({ x: dayX(d.day), y: d[what] })) }));
@@ -61,9 +60,7 @@ export function StoragePage() {
   const zones = useApi<unknown>('/zones');
   const usage = useApi<UsageAnswer>(`/usage?days=${days}`, { refreshMs: 300_000 });
 
-  useEffect(() => {
-    document.title = 'Storage · Ferry';
-  }, []);
+  useTitle('Storage · Ferry');
 
   const u = usage.data;
   const uploads = u?.uploads ?? [];

@@ -4,7 +4,7 @@ import type { RefObject } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatDay } from '../format.js';
 
-export interface Point {
+interface Point {
   /** Milliseconds since the epoch (or any increasing number). */
   x: number;
   y: number;
@@ -16,7 +16,7 @@ export interface Series {
   color?: string;
 }
 
-export interface ChartProps {
+interface ChartProps {
   kind: 'line' | 'bar';
   series: Series[];
   /** What the chart shows, for screen readers and the empty message. */
@@ -28,7 +28,7 @@ export interface ChartProps {
   bytes?: boolean;
 }
 
-export const PALETTE = ['#2563a8', '#e07b1a', '#2f9e6e', '#b8458f', '#7a5bc7', '#c9a227', '#3aa3b5', '#8a6d5a'];
+const PALETTE = ['#2563a8', '#e07b1a', '#2f9e6e', '#b8458f', '#7a5bc7', '#c9a227', '#3aa3b5', '#8a6d5a'];
 
 const M = { top: 12, right: 16, bottom: 26, left: 68 };
 
@@ -36,7 +36,7 @@ const M = { top: 12, right: 16, bottom: 26, left: 68 };
  * Round steps (1, 2, 2.5, 5 × 10ⁿ) from 0 to at least `max`; with `binary`, round in
  * the KiB/MiB/GiB unit the values are shown in, so the axis reads 100 GiB, not 107 GB.
  */
-export function niceTicks(max: number, count = 4, binary = false): number[] {
+function niceTicks(max: number, count = 4, binary = false): number[] {
   if (!(max > 0)) return [0, 1];
   if (binary) {
     let unit = 1;

@@ -38,9 +38,9 @@ export function ErrorBox(props: { error: unknown; title?: string }) {
 }
 
 /** A short confirmation after an action. */
-export function Notice(props: { children: ComponentChildren; kind?: 'ok' | 'info' }) {
+export function Notice(props: { children: ComponentChildren }) {
   return (
-    <div class={`notice notice-${props.kind ?? 'ok'}`} role="status">
+    <div class="notice" role="status">
       {props.children}
     </div>
   );
